@@ -1,0 +1,9 @@
+from django.urls import path
+
+from exceptions import views
+
+app_name = "exceptions"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+]

@@ -1,0 +1,1 @@
+"""Shared fixtures: see tests/<app>/conftest.py for each app's own."""
