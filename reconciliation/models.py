@@ -1,0 +1,308 @@
+"""Snapshots (one system's records at one moment, immutable once complete) and reconciliation runs.
+
+The row tables mirror `frames.SCHEMAS` column for column so a snapshot loads back into exactly the
+frames it was saved from; `store.py` writes and reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+
+class InvalidTransition(Exception):
+    """A status change the state machine does not allow (e.g. completing a failed run)."""
+
+
+class RunAlreadyRunning(Exception):
+    """Another reconciliation run is in progress; runs never overlap."""
+
+
+class Role(models.TextChoices):
+    STORE = "store", "Store"
+    ERP = "erp", "ERP"
+    WMS = "wms", "Warehouse"
+
+
+class Snapshot(models.Model):
+    class Status(models.TextChoices):
+        LOADING = "loading", "Loading"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        BUNDLE = "bundle", "Bundle"
+        CONNECTOR = "connector", "Connector"
+
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.LOADING: {Status.COMPLETE, Status.FAILED},
+        Status.COMPLETE: set(),
+        Status.FAILED: set(),
+    }
+
+    role = models.CharField(max_length=8, choices=Role.choices)
+    kind = models.CharField(max_length=100, blank=True)
+    taken_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    source_name = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LOADING)
+    # file -> rows for every file present; a file missing from the snapshot is absent here.
+    row_counts = models.JSONField(default=dict, blank=True)
+    # file -> names of the non-canonical columns, in file order (jsonb does not keep key order).
+    extra_columns = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["role", "status", "-taken_at"], name="snapshot_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.kind} @ {self.taken_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == self.Status.COMPLETE
+
+    def _move(self, status: str) -> None:
+        if status not in self.TRANSITIONS[self.status]:
+            raise InvalidTransition(f"snapshot {self.pk}: cannot go from {self.status} to {status}")
+        self.status = status
+
+    def mark_complete(self, row_counts: dict[str, int]) -> None:
+        self._move(self.Status.COMPLETE)
+        self.row_counts = row_counts
+        self.save(update_fields=["status", "row_counts"])
+
+    def mark_failed(self, error: str) -> None:
+        self._move(self.Status.FAILED)
+        self.error = error
+        self.save(update_fields=["status", "error"])
+
+
+class SnapshotRow(models.Model):
+    """Columns every row table shares; `extra` holds the file's non-canonical columns."""
+
+    extra = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def _snapshot_fk(*, db_index: bool = True) -> models.ForeignKey:
+    # Where a composite index leads with snapshot it already serves the FK; a second one only
+    # slows COPY down.
+    return models.ForeignKey(
+        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=db_index
+    )
+
+
+def _money() -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+
+
+class SnapshotProduct(SnapshotRow):
+    snapshot = _snapshot_fk(db_index=False)
+    sku = models.TextField()
+    name = models.TextField(null=True, blank=True)
+    barcode = models.TextField(null=True, blank=True)
+    unit_cost = _money()
+    is_stock_item = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "sku"], name="snapshot_product_sku")]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class SnapshotOrder(SnapshotRow):
+    snapshot = _snapshot_fk(db_index=False)
+    order_ref = models.TextField()
+    source_ref = models.TextField(null=True, blank=True)
+    status = models.TextField()
+    hold_reason = models.TextField(null=True, blank=True)
+    placed_at = models.DateTimeField()
+    updated_at = models.DateTimeField(null=True, blank=True)
+    net_total = _money()
+    tax_total = _money()
+    gross_total = _money()
+    shipping_total = _money()
+    discount_total = _money()
+    shipping_method = models.TextField(null=True, blank=True)
+    ship_name = models.TextField(null=True, blank=True)
+    ship_line1 = models.TextField(null=True, blank=True)
+    ship_line2 = models.TextField(null=True, blank=True)
+    ship_city = models.TextField(null=True, blank=True)
+    ship_postcode = models.TextField(null=True, blank=True)
+    ship_country = models.TextField(null=True, blank=True)
+    ship_phone = models.TextField(null=True, blank=True)
+    email = models.TextField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "order_ref"], name="snapshot_order_ref")]
+
+    def __str__(self) -> str:
+        return self.order_ref
+
+
+class SnapshotOrderLine(SnapshotRow):
+    snapshot = _snapshot_fk(db_index=False)
+    order_ref = models.TextField()
+    line_no = models.TextField()
+    sku = models.TextField()
+    quantity = models.BigIntegerField()
+    unit_price = _money()
+    line_net = _money()
+    line_tax = _money()
+    tax_rate = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "order_ref"], name="snapshot_line_order_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.order_ref}/{self.line_no}"
+
+
+class SnapshotShipment(SnapshotRow):
+    snapshot = _snapshot_fk(db_index=False)
+    order_ref = models.TextField()
+    shipment_ref = models.TextField(null=True, blank=True)
+    sku = models.TextField()
+    quantity = models.BigIntegerField()
+    carrier = models.TextField(null=True, blank=True)
+    service_code = models.TextField(null=True, blank=True)
+    tracking_number = models.TextField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "order_ref"], name="snapshot_shipment_order_ref")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_ref} {self.sku}"
+
+
+class SnapshotStock(SnapshotRow):
+    snapshot = _snapshot_fk(db_index=False)
+    sku = models.TextField()
+    location = models.TextField(null=True, blank=True)
+    on_hand = models.BigIntegerField(null=True, blank=True)
+    allocated = models.BigIntegerField(null=True, blank=True)
+    available = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "sku"], name="snapshot_stock_sku")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} @ {self.location or '-'}"
+
+
+class SnapshotAdjustment(SnapshotRow):
+    snapshot = _snapshot_fk()
+    adjustment_ref = models.TextField()
+    sku = models.TextField()
+    delta = models.BigIntegerField()
+    reason = models.TextField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.adjustment_ref
+
+
+# frames file name -> its row table; the store walks this.
+ROW_MODELS: dict[str, type[SnapshotRow]] = {
+    "products": SnapshotProduct,
+    "orders": SnapshotOrder,
+    "order_lines": SnapshotOrderLine,
+    "shipments": SnapshotShipment,
+    "stock": SnapshotStock,
+    "adjustments": SnapshotAdjustment,
+}
+
+
+class ReconciliationRun(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.PENDING: {Status.RUNNING, Status.FAILED},
+        Status.RUNNING: {Status.COMPLETE, Status.FAILED},
+        Status.COMPLETE: set(),
+        Status.FAILED: set(),
+    }
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    source = models.TextField(blank=True)
+    snapshots = models.ManyToManyField(Snapshot, related_name="runs", blank=True)
+    config = models.JSONField(default=dict, blank=True)  # the bundle's config.json as given
+    settings = models.JSONField(default=dict, blank=True)  # effective ReconSettings.to_json()
+    sku_map = models.JSONField(default=list, blank=True)  # [{role, sku, canonical_sku}]
+    timings = models.JSONField(default=dict, blank=True)  # phase -> seconds
+    counts = models.JSONField(default=dict, blank=True)  # rule -> exceptions found
+    totals = models.JSONField(default=dict, blank=True)  # found/opened/reopened/... from sync
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # "Refuse to start twice", enforced by the database so two processes cannot race.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="running"),
+                name="one_running_reconciliation_run",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def _move(self, status: str) -> None:
+        if status not in self.TRANSITIONS[self.status]:
+            raise InvalidTransition(f"run {self.pk}: cannot go from {self.status} to {status}")
+        self.status = status
+
+    def start(self) -> None:
+        """pending → running; raises RunAlreadyRunning when another run holds the slot."""
+        self._move(self.Status.RUNNING)
+        self.started_at = timezone.now()
+        try:
+            # The savepoint keeps an enclosing transaction usable after the IntegrityError.
+            with transaction.atomic():
+                self.save(update_fields=["status", "started_at"])
+        except IntegrityError as exc:
+            self.status = self.Status.PENDING
+            self.started_at = None
+            raise RunAlreadyRunning("another reconciliation run is already running") from exc
+
+    def complete(self, **fields: Any) -> None:
+        """running → complete, storing results such as counts, timings and totals."""
+        self._move(self.Status.COMPLETE)
+        self.finished_at = timezone.now()
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", "finished_at", *fields])
+
+    def fail(self, error: str) -> None:
+        self._move(self.Status.FAILED)
+        self.finished_at = timezone.now()
+        self.error = error
+        self.save(update_fields=["status", "finished_at", "error"])
