@@ -1,0 +1,99 @@
+"""Read one CSV file into a pyarrow table of strings, turning reader failures into problems."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from reconciliation.bundle.problems import Problems
+
+HEAD_BYTES = 1 << 20
+BLOCK_BYTES = 16 << 20
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_csv_table(source: Path | bytes, *, label: str, problems: Problems) -> pa.Table | None:
+    """Every column as text, exactly as written (no NA words, no type guessing).
+
+    Returns None, with problems added, when the file cannot be read as a UTF-8 CSV with a header
+    and the same number of fields on every record.
+    """
+    head = source[:HEAD_BYTES] if isinstance(source, bytes) else _head(source)
+    header = _header(head, label, problems)
+    if header is None:
+        return None
+    invalid: list[pacsv.InvalidRow] = []
+    try:
+        table = _read(source, header, invalid, use_threads=True)
+    except pa.ArrowInvalid as exc:
+        problems.add(label, _reader_message(str(exc)))
+        return None
+    if not invalid:
+        return table
+    if any(row.number is None for row in invalid):
+        # Arrow only knows record numbers when reading on one thread; this is the error path.
+        invalid.clear()
+        _read(source, header, invalid, use_threads=False)
+    shown = invalid[: problems.room]
+    for row in shown:
+        problems.add(
+            label,
+            f"expected {row.expected_columns} fields as in the header, found {row.actual_columns}",
+            line=row.number,
+        )
+    problems.skip(len(invalid) - len(shown))
+    return None
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(HEAD_BYTES)
+
+
+def _header(head: bytes, label: str, problems: Problems) -> list[str] | None:
+    first_line = head.removeprefix(_BOM).split(b"\n", 1)[0]
+    if not first_line.strip():
+        problems.add(label, "the file is empty: a header row is required")
+        return None
+    try:
+        text = first_line.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.add(label, "not valid UTF-8 text: save the file as UTF-8", line=1)
+        return None
+    return next(csv.reader(io.StringIO(text)))
+
+
+def _read(
+    source: Path | bytes, header: list[str], invalid: list[pacsv.InvalidRow], *, use_threads: bool
+) -> pa.Table:
+    def skip_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append(row)
+        return "skip"
+
+    return pacsv.read_csv(
+        pa.BufferReader(source) if isinstance(source, bytes) else str(source),
+        read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=True,
+            ignore_empty_lines=False,
+            invalid_row_handler=skip_invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _reader_message(error: str) -> str:
+    if "invalid UTF8" in error:
+        return "not valid UTF-8 text: save the file as UTF-8"
+    if "Empty CSV file" in error:
+        return "the file is empty: a header row is required"
+    return f"not a readable CSV file ({error.splitlines()[0]})"

@@ -1,0 +1,344 @@
+"""Parse and validate one canonical file given as a table of strings.
+
+The bundle reader feeds it CSV files; connectors can feed it tables built from API records and get
+the same validation and the same messages. Every check is vectorised over the whole column; Python
+only loops over failing rows, and only as many as the problem limit leaves room for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reconciliation.bundle.problems import Problems
+from reconciliation.frames import (
+    BOOL,
+    FLOAT,
+    INT,
+    MONEY,
+    MONEY_SCALE,
+    PANDAS_DTYPES,
+    REQUIRED,
+    ROLES,
+    SCHEMAS,
+    SKU_MAP_SCHEMA,
+    STATUSES,
+    TEXT,
+    TIME,
+    UNIQUE,
+)
+
+# Sign, whole units (14 digits keep ten-thousandths inside int64) and up to 4 decimal places.
+MONEY_PATTERN = r"^(?P<sign>-?)(?P<units>\d{1,14})(?:\.(?P<places>\d{1,4}))?$"
+INT_PATTERN = r"^-?\d{1,18}$"
+FLOAT_PATTERN = r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
+TRUE_WORDS = ("true", "yes", "1")
+FALSE_WORDS = ("false", "no", "0")
+
+KEYS: dict[str, tuple[str, ...]] = {**UNIQUE, "sku_map": ("role", "sku")}
+NON_NEGATIVE: dict[str, tuple[str, ...]] = {
+    "order_lines": ("quantity",),
+    "shipments": ("quantity",),
+    "stock": ("allocated",),
+}
+# Text columns whose values come from a fixed list: accepted in any case, stored lower case.
+CHOICES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
+    ("orders", "status"): (STATUSES, "is not a canonical status"),
+    ("sku_map", "role"): (ROLES, "is not one of store, erp, wms"),
+}
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    TEXT: pa.string(),
+    MONEY: pa.int64(),
+    INT: pa.int64(),
+    FLOAT: pa.float64(),
+    BOOL: pa.bool_(),
+    TIME: pa.timestamp("ns", tz="UTC"),
+}
+_NULL_STRING = pa.scalar(None, pa.string())
+_TIME_TYPE = ARROW_TYPES[TIME]
+TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
+TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
+
+
+def schema_of(file: str) -> dict[str, str]:
+    return SKU_MAP_SCHEMA if file == "sku_map" else SCHEMAS[file]
+
+
+def parse_table(
+    file: str,
+    table: pa.Table,
+    *,
+    label: str,
+    problems: Problems | None = None,
+    order_refs: Any = None,
+    orders_label: str = "orders.csv",
+) -> tuple[pd.DataFrame, Problems]:
+    """Validate `table` (one canonical `file`, every cell a string) and convert it to a frame.
+
+    Problems are added to `problems` (a new collection when None) with `label` as their file and
+    record numbers as lines (header = 1). `order_refs`, when given for order_lines or shipments, are
+    the order_refs of the same role's orders; rows whose order_ref is not among them are reported as
+    missing from `orders_label`. The frame is returned even when there are problems (invalid cells
+    are <NA>); callers decide whether to use it.
+    """
+    problems = problems if problems is not None else Problems()
+    start = len(problems.items)
+    schema = schema_of(file)
+    columns = _clean_header(table, label, problems)
+    for column in REQUIRED[file]:
+        if column not in columns:
+            problems.add(label, f"missing required column '{column}'", column=column)
+    rows = _Rows(label, columns, problems)
+
+    values: dict[str, pa.ChunkedArray] = {}
+    for column, kind in schema.items():
+        if column not in columns:
+            continue
+        cells = rows.cells[column]
+        if column in REQUIRED[file]:
+            rows.report(
+                pc.is_null(cells), column, lambda _i, c=column: f"{c} is required but empty"
+            )
+        values[column] = _convert(file, column, kind, cells, rows)
+
+    for column in NON_NEGATIVE.get(file, ()):
+        if column in values:
+            column_values = values[column]
+            rows.report(
+                pc.less(column_values, 0),
+                column,
+                lambda i, c=column, v=column_values: f"{c} {v[i].as_py()} is negative",
+            )
+    _check_unique(KEYS.get(file, ()), values, rows)
+    if order_refs is not None and "order_ref" in values:
+        _check_order_refs(values["order_ref"], order_refs, orders_label, rows)
+
+    _fill_defaults(file, values)
+    frame = _to_frame(schema, values, rows)
+    order = {column: position for position, column in enumerate(columns)}
+    problems.items[start:] = sorted(
+        problems.items[start:], key=lambda p: (p.line or 0, order.get(p.column or "", -1))
+    )
+    return frame, problems
+
+
+class _Rows:
+    """The cleaned cells of a table and a way to report failing rows by their record number."""
+
+    def __init__(self, label: str, columns: dict[str, pa.ChunkedArray], problems: Problems) -> None:
+        self.label = label
+        self.problems = problems
+        # A record whose cells are all empty (a blank line, or Excel's trailing ",,,,") is dropped;
+        # the others keep their record numbers for messages.
+        blank = None
+        for cells in columns.values():
+            blank = pc.is_null(cells) if blank is None else pc.and_(blank, pc.is_null(cells))
+        self.lines: np.ndarray | None = None
+        if blank is not None and pc.any(blank).as_py():
+            keep = pc.invert(blank)
+            self.lines = np.flatnonzero(_mask(keep)) + 2
+            columns = {name: cells.filter(keep) for name, cells in columns.items()}
+        self.cells = columns
+        self.count = len(next(iter(columns.values()))) if columns else 0
+
+    def line(self, index: int) -> int:
+        return int(self.lines[index]) if self.lines is not None else index + 2
+
+    def report(self, failing: Any, column: str, message: Callable[[int], str]) -> None:
+        """Add a problem for each failing row (a boolean array; null counts as passing)."""
+        indexes = np.flatnonzero(_mask(failing))
+        shown = indexes[: self.problems.room]
+        for index in shown:
+            position = int(index)
+            self.problems.add(
+                self.label, message(position), line=self.line(position), column=column
+            )
+        self.problems.skip(len(indexes) - len(shown))
+
+
+def _mask(values: Any) -> np.ndarray:
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
+    return np.asarray(values, dtype=bool)
+
+
+def _clean_header(table: pa.Table, label: str, problems: Problems) -> dict[str, pa.ChunkedArray]:
+    """Header names stripped, nameless empty columns dropped, every cell trimmed text or null."""
+    columns: dict[str, pa.ChunkedArray] = {}
+    for position, (raw_name, raw_cells) in enumerate(
+        zip(table.column_names, table.columns, strict=True), start=1
+    ):
+        name = raw_name.strip()
+        cells = _clean_cells(raw_cells)
+        if not name:
+            if cells.null_count < len(cells):
+                problems.add(label, f"column {position} has values but no name in the header")
+        elif name in columns:
+            problems.add(
+                label, f"column '{name}' appears more than once in the header", column=name
+            )
+        else:
+            columns[name] = cells
+    return columns
+
+
+def _clean_cells(cells: pa.ChunkedArray) -> pa.ChunkedArray:
+    if not pa.types.is_string(cells.type):
+        cells = cells.cast(pa.string())
+    cells = pc.utf8_trim_whitespace(cells)
+    return pc.if_else(pc.equal(cells, ""), _NULL_STRING, cells)
+
+
+def _convert(
+    file: str, column: str, kind: str, cells: pa.ChunkedArray, rows: _Rows
+) -> pa.ChunkedArray:
+    """Typed values of one column; invalid cells are reported and become null."""
+
+    def bad(valid: Any, what: str) -> None:
+        failing = pc.and_(pc.is_valid(cells), pc.invert(valid))
+        rows.report(failing, column, lambda i: f"{column} '{cells[i].as_py()}' {what}")
+
+    if kind == TEXT:
+        choice = CHOICES.get((file, column))
+        if choice is None:
+            return cells
+        allowed, what = choice
+        lowered = pc.utf8_lower(cells)
+        valid = pc.is_in(lowered, value_set=pa.array(allowed))
+        bad(valid, what)
+        return pc.if_else(valid, lowered, _NULL_STRING)
+    if kind == MONEY:
+        return _money(cells, bad)
+    if kind == INT:
+        valid = pc.match_substring_regex(cells, INT_PATTERN)
+        bad(valid, "is not a whole number")
+        return pc.if_else(valid, cells, _NULL_STRING).cast(pa.int64())
+    if kind == FLOAT:
+        valid = pc.match_substring_regex(cells, FLOAT_PATTERN)
+        bad(valid, "is not a number")
+        return pc.if_else(valid, cells, _NULL_STRING).cast(pa.float64())
+    if kind == BOOL:
+        lowered = pc.utf8_lower(cells)
+        true = pc.is_in(lowered, value_set=pa.array(TRUE_WORDS))
+        false = pc.is_in(lowered, value_set=pa.array(FALSE_WORDS))
+        bad(pc.or_(true, false), "is not a boolean (true/false, yes/no, 1/0)")
+        return pc.if_else(true, True, pc.if_else(false, False, pa.scalar(None, pa.bool_())))
+    if kind == TIME:
+        return _timestamps(column, cells, rows)
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _money(cells: pa.ChunkedArray, bad: Callable[[Any, str], None]) -> pa.ChunkedArray:
+    """Ten-thousandths from decimal text, built from the integer digits: never through a float."""
+    parts = pc.extract_regex(cells, MONEY_PATTERN)
+    bad(pc.is_valid(parts), "is not a money amount (a decimal with up to 4 places)")
+    units = pc.struct_field(parts, "units").cast(pa.int64())
+    places = pc.utf8_rpad(pc.struct_field(parts, "places"), 4, "0").cast(pa.int64())
+    amount = pc.add(pc.multiply(units, MONEY_SCALE), places)
+    negative = pc.equal(pc.struct_field(parts, "sign"), "-")
+    return pc.if_else(negative, pc.negate(amount), amount)
+
+
+def _timestamps(column: str, cells: pa.ChunkedArray, rows: _Rows) -> pa.ChunkedArray:
+    """ISO 8601 to UTC; a timestamp without an offset is UTC."""
+    try:
+        # Arrow's parser is ~10x faster but refuses naive timestamps and dates: pandas takes those.
+        return cells.cast(_TIME_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    text = pd.Series(pd.arrays.ArrowStringArray(cells), copy=False)
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    given = text.notna().to_numpy()
+    unparsed = given & parsed.isna().to_numpy()
+    rows.report(unparsed, column, lambda i: f"{column} '{text[i]}' is not an ISO 8601 timestamp")
+    out_of_range = ((parsed < TIME_MIN) | (parsed > TIME_MAX)).to_numpy()
+    rows.report(
+        out_of_range,
+        column,
+        lambda i: f"{column} '{text[i]}' is outside the supported years 1678 to 2261",
+    )
+    parsed = parsed.mask(out_of_range).astype(PANDAS_DTYPES[TIME])
+    return pa.chunked_array([pa.array(parsed, type=_TIME_TYPE)])
+
+
+def _check_unique(keys: Sequence[str], values: dict[str, pa.ChunkedArray], rows: _Rows) -> None:
+    if not keys or not all(key in values for key in keys):
+        return
+    key_cells = [values[key] for key in keys]
+    joined = key_cells[0]
+    if len(keys) > 1:
+        # Null when any part is null: rows with an empty key part are reported as empty already.
+        joined = pc.binary_join_element_wise(*key_cells, "\x1f", null_handling="emit_null")
+    if pc.count_distinct(joined).as_py() == len(joined) - joined.null_count:
+        return
+    codes = pc.dictionary_encode(joined.combine_chunks()).indices
+    codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
+    present = codes >= 0
+    first_index = np.zeros(codes.max() + 1, dtype=np.int64)
+    seen, first = np.unique(codes[present], return_index=True)
+    first_index[seen] = np.flatnonzero(present)[first]
+    duplicate = present & (np.arange(len(codes)) != first_index[np.maximum(codes, 0)])
+
+    def message(index: int) -> str:
+        described = ", ".join(f"{key} '{values[key][index].as_py()}'" for key in keys)
+        first_line = rows.line(int(first_index[codes[index]]))
+        return f"duplicate {described} (first on line {first_line})"
+
+    rows.report(duplicate, keys[-1], message)
+
+
+def _check_order_refs(
+    refs: pa.ChunkedArray, order_refs: Any, orders_label: str, rows: _Rows
+) -> None:
+    known = order_refs if isinstance(order_refs, pa.Array) else pa.array(order_refs, pa.string())
+    if isinstance(known, pa.ChunkedArray):
+        known = known.combine_chunks()
+    missing = pc.invert(pc.is_in(refs, value_set=known, skip_nulls=True))
+    rows.report(
+        pc.and_(pc.is_valid(refs), missing),
+        "order_ref",
+        lambda i: f"order_ref '{refs[i].as_py()}' is not in {orders_label}",
+    )
+
+
+def _fill_defaults(file: str, values: dict[str, pa.ChunkedArray]) -> None:
+    if file == "products" and "is_stock_item" in values:
+        values["is_stock_item"] = pc.fill_null(values["is_stock_item"], True)
+    if file == "stock" and {"on_hand", "allocated"} <= values.keys():
+        derived = pc.subtract(values["on_hand"], values["allocated"])
+        if "available" in values:
+            values["available"] = pc.coalesce(values["available"], derived)
+        else:
+            values["available"] = derived
+
+
+def _to_frame(
+    schema: dict[str, str], values: dict[str, pa.ChunkedArray], rows: _Rows
+) -> pd.DataFrame:
+    """Canonical columns in schema order (missing ones all <NA>), then the extra columns as text."""
+    data: dict[str, Any] = {}
+    for column, kind in schema.items():
+        if column in values:
+            data[column] = _series(values[column], kind)
+        else:
+            nulls = pa.chunked_array([pa.nulls(rows.count, ARROW_TYPES[kind])])
+            data[column] = _series(nulls, kind)
+    for column, cells in rows.cells.items():
+        if column not in schema:
+            data[column] = _series(cells, TEXT)
+    return pd.DataFrame(data, index=pd.RangeIndex(rows.count), copy=False)
+
+
+def _series(values: pa.ChunkedArray, kind: str) -> pd.Series:
+    if kind == TIME:
+        return values.to_pandas()
+    dtype = PANDAS_DTYPES[kind]
+    if isinstance(dtype, str):
+        dtype = pd.api.types.pandas_dtype(dtype)
+    return pd.Series(dtype.__from_arrow__(values), copy=False)

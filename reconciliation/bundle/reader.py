@@ -1,0 +1,322 @@
+"""read_bundle: a bundle directory or .zip to a validated Bundle, or a BundleError saying why."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from reconciliation.bundle.csvfile import read_csv_table
+from reconciliation.bundle.parse import TIME_MAX, TIME_MIN, parse_table
+from reconciliation.bundle.problems import BundleError, Problems
+from reconciliation.frames import FILES, ROLES, Bundle, RoleSnapshot
+from reconciliation.settings import ReconSettings, SettingsError
+
+MANIFEST = "bundle.json"
+CONFIG = "config.json"
+SKU_MAP = "sku_map.csv"
+# Parse orders before the files whose order_ref must be in them.
+PARSE_ORDER = ("orders", *(file for file in FILES if file != "orders"))
+ROLE_FILES = ", ".join(f"{file}.csv" for file in FILES)
+
+
+def read_bundle(path: str | Path, *, max_problems: int = 200) -> Bundle:
+    """Read and validate a whole bundle; raise BundleError with every problem (up to the cap)."""
+    problems = Problems(max_problems)
+    source = _open_source(Path(path), problems)
+    if source is None:
+        raise BundleError.from_problems(problems, source=str(path))
+    try:
+        return _read(source, problems, str(path))
+    finally:
+        source.close()
+
+
+def _read(source: _Source, problems: Problems, label: str) -> Bundle:
+    manifest = _read_manifest(source, problems)
+    config = _read_config(source, problems)
+    _check_layout(source, manifest, problems)
+    sku_map = None
+    if SKU_MAP in source.files:
+        sku_map = _read_file(source, "sku_map", SKU_MAP, problems)
+    roles: dict[str, RoleSnapshot] = {}
+    for role in ROLES:
+        if manifest is not None and role in manifest.systems:
+            kind, taken_at = manifest.systems[role]
+            frames = _read_role(source, role, problems)
+            roles[role] = RoleSnapshot(role=role, kind=kind, taken_at=taken_at, frames=frames)
+    if problems or manifest is None:
+        raise BundleError.from_problems(problems, source=label)
+    return Bundle(
+        as_of=manifest.as_of,
+        currency=manifest.currency,
+        roles=roles,
+        sku_map=sku_map,
+        config=config,
+        source=label,
+    )
+
+
+class _Source:
+    """The files of a bundle directory or of the bundle folder inside a zip, by relative path."""
+
+    def __init__(self, files: set[str], root: Path | None = None, archive: Any = None) -> None:
+        self.files = files
+        self.root = root
+        self.archive = archive
+        self.prefix = ""
+
+    def data(self, name: str) -> Path | bytes:
+        if self.root is not None:
+            return self.root / name
+        return self.archive.read(self.prefix + name)
+
+    def read_bytes(self, name: str) -> bytes:
+        data = self.data(name)
+        return data.read_bytes() if isinstance(data, Path) else data
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+
+def _open_source(path: Path, problems: Problems) -> _Source | None:
+    if path.is_dir():
+        files = {
+            child.relative_to(path).as_posix()
+            for top in path.iterdir()
+            if not _ignored(top.name)
+            for child in ([top] if top.is_file() else top.iterdir() if top.is_dir() else [])
+            if child.is_file() and not _ignored(child.name)
+        }
+        return _Source(files, root=path)
+    if not path.exists():
+        problems.add(path.name, "no such file or directory")
+        return None
+    if not zipfile.is_zipfile(path):
+        problems.add(path.name, "not a bundle: expected a directory or a .zip file")
+        return None
+    archive = zipfile.ZipFile(path)
+    names = [name for name in archive.namelist() if not _ignored(name)]
+    prefix = ""
+    if MANIFEST not in names:
+        folders = sorted(name[: -len(MANIFEST)] for name in names if _is_nested_manifest(name))
+        if len(folders) > 1:
+            listed = ", ".join(folders)
+            problems.add(MANIFEST, f"the zip holds several bundles ({listed}): zip one at a time")
+            return None
+        prefix = folders[0] if folders else ""
+    files = {name[len(prefix) :] for name in names if name.startswith(prefix) and name[-1] != "/"}
+    source = _Source(files, archive=archive)
+    source.prefix = prefix
+    return source
+
+
+def _ignored(name: str) -> bool:
+    # Finder's resource forks and hidden files ride along in zips made on a Mac.
+    return any(part.startswith((".", "__MACOSX")) for part in PurePosixPath(name).parts)
+
+
+def _is_nested_manifest(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return len(parts) == 2 and parts[1] == MANIFEST
+
+
+@dataclass
+class _Manifest:
+    as_of: pd.Timestamp
+    currency: str
+    systems: dict[str, tuple[str, pd.Timestamp]]
+
+
+def _read_manifest(source: _Source, problems: Problems) -> _Manifest | None:
+    if MANIFEST not in source.files:
+        where = "at the zip's root or in a folder one level down" if source.archive else "here"
+        problems.add(MANIFEST, f"not found {where}: every bundle needs a manifest")
+        return None
+    data = _read_json(source, MANIFEST, problems)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        problems.add(MANIFEST, "expected a JSON object with as_of, currency and systems")
+        return None
+    before = problems.total
+    as_of = _timestamp_field(data, "as_of", "as_of", problems)
+    currency = data.get("currency")
+    if currency in (None, ""):
+        problems.add(
+            MANIFEST, "currency is required (an ISO 4217 code such as GBP)", column="currency"
+        )
+    elif not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
+        problems.add(
+            MANIFEST, f"currency {_quote(currency)} is not an ISO 4217 code", column="currency"
+        )
+    systems = _systems(data.get("systems"), as_of, problems)
+    if problems.total > before or as_of is None:
+        return None
+    return _Manifest(as_of=as_of, currency=currency.upper(), systems=systems)
+
+
+def _systems(
+    value: Any, as_of: pd.Timestamp | None, problems: Problems
+) -> dict[str, tuple[str, pd.Timestamp]]:
+    if value is None:
+        problems.add(MANIFEST, "systems is required: name each system present", column="systems")
+        return {}
+    if not isinstance(value, dict) or not value:
+        message = "systems must name at least one of store, erp, wms as an object"
+        problems.add(MANIFEST, message, column="systems")
+        return {}
+    systems: dict[str, tuple[str, pd.Timestamp]] = {}
+    for role, entry in value.items():
+        where = f"systems.{role}"
+        if role not in ROLES:
+            message = f"systems: unknown role '{role}' (expected store, erp or wms)"
+            problems.add(MANIFEST, message, column="systems")
+            continue
+        if isinstance(entry, str):
+            # The plain form names only the kind; the snapshot is then taken at as_of.
+            entry = {"kind": entry}
+        if not isinstance(entry, dict):
+            message = f"{where} must be a kind string or an object with kind and taken_at"
+            problems.add(MANIFEST, message, column=where)
+            continue
+        kind = entry.get("kind", "")
+        if not isinstance(kind, str):
+            problems.add(MANIFEST, f"{where}.kind must be a string", column=f"{where}.kind")
+        taken_at = as_of
+        if entry.get("taken_at") is not None:
+            taken_at = _timestamp_field(entry, "taken_at", f"{where}.taken_at", problems)
+        if isinstance(kind, str) and taken_at is not None:
+            systems[role] = (kind, taken_at)
+    return systems
+
+
+def _timestamp_field(
+    data: dict[str, Any], key: str, where: str, problems: Problems
+) -> pd.Timestamp | None:
+    value = data.get(key)
+    if value in (None, ""):
+        problems.add(MANIFEST, f"{where} is required (an ISO 8601 timestamp)", column=where)
+        return None
+    parsed = parse_timestamp(value) if isinstance(value, str) else None
+    if parsed is None:
+        message = f"{where} {_quote(value)} is not an ISO 8601 timestamp"
+        problems.add(MANIFEST, message, column=where)
+    return parsed
+
+
+def parse_timestamp(value: str) -> pd.Timestamp | None:
+    """One ISO 8601 timestamp in UTC (naive = UTC), or None when it is not one."""
+    parsed = pd.to_datetime(pd.Series([value.strip()]), format="ISO8601", utc=True, errors="coerce")
+    stamp = parsed.iloc[0]
+    if pd.isna(stamp) or not TIME_MIN <= stamp <= TIME_MAX:
+        return None
+    return pd.Timestamp(stamp).as_unit("ns")
+
+
+def _quote(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+
+
+def _read_json(source: _Source, name: str, problems: Problems) -> Any:
+    try:
+        text = source.read_bytes(name).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.add(name, "not valid UTF-8 text: save the file as UTF-8")
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.add(name, f"not valid JSON ({exc.msg}, column {exc.colno})", line=exc.lineno)
+        return None
+
+
+def _read_config(source: _Source, problems: Problems) -> dict[str, Any]:
+    if CONFIG not in source.files:
+        return {}
+    data = _read_json(source, CONFIG, problems)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.add(CONFIG, "expected a JSON object of settings")
+        return {}
+    # One key at a time, so every bad setting is reported, not just the first.
+    for key, value in data.items():
+        try:
+            ReconSettings.from_mapping({key: value})
+        except SettingsError as exc:
+            problems.add(CONFIG, str(exc), column=key)
+    return data
+
+
+def _check_layout(source: _Source, manifest: _Manifest | None, problems: Problems) -> None:
+    """Role folders must be named in systems; stray CSV files are mistakes, not extras."""
+    folders: dict[str, list[str]] = {}
+    for name in sorted(source.files):
+        folder, _, rest = name.partition("/")
+        if rest:
+            folders.setdefault(folder, []).append(rest)
+        elif name.endswith(".csv") and name != SKU_MAP:
+            message = "not a bundle file: system files go in store/, erp/ or wms/"
+            problems.add(name, message)
+    for folder, names in folders.items():
+        csvs = [name for name in names if "/" not in name and name.endswith(".csv")]
+        if folder in ROLES:
+            if manifest is not None and folder not in manifest.systems:
+                message = f"a folder for role '{folder}', which bundle.json's systems does not name"
+                problems.add(f"{folder}/", message)
+                continue
+            for name in csvs:
+                if name.removesuffix(".csv") not in FILES:
+                    message = f"not a bundle file (expected one of {ROLE_FILES})"
+                    problems.add(f"{folder}/{name}", message)
+        elif csvs:
+            problems.add(f"{folder}/", "not a role folder: expected store/, erp/ or wms/")
+
+
+def _read_role(source: _Source, role: str, problems: Problems) -> dict[str, pd.DataFrame]:
+    frames: dict[str, pd.DataFrame] = {}
+    orders_label = f"{role}/orders.csv"
+    for file in PARSE_ORDER:
+        name = f"{role}/{file}.csv"
+        if name not in source.files:
+            continue
+        order_refs = None
+        if file in ("order_lines", "shipments"):
+            orders = frames.get("orders")
+            if orders is not None:
+                # An orders file without its order_ref column is reported already; checking
+                # against nothing would only repeat that once per line.
+                if orders["order_ref"].notna().any() or orders.empty:
+                    order_refs = orders["order_ref"].array
+            elif orders_label not in source.files:
+                message = f"there is no {orders_label} to check order_ref against"
+                problems.add(name, message, column="order_ref")
+        frame = _read_file(source, file, name, problems, order_refs=order_refs)
+        if frame is not None:
+            frames[file] = frame
+    # Keep the files in their canonical order whatever order they were parsed in.
+    return {file: frames[file] for file in FILES if file in frames}
+
+
+def _read_file(
+    source: _Source, file: str, name: str, problems: Problems, *, order_refs: Any = None
+) -> pd.DataFrame | None:
+    table = read_csv_table(source.data(name), label=name, problems=problems)
+    if table is None:
+        return None
+    role = name.partition("/")[0]
+    frame, _ = parse_table(
+        file,
+        table,
+        label=name,
+        problems=problems,
+        order_refs=order_refs,
+        orders_label=f"{role}/orders.csv",
+    )
+    return frame
