@@ -92,11 +92,13 @@ class SnapshotRow(models.Model):
         abstract = True
 
 
-def _snapshot_fk(*, db_index: bool = True) -> models.ForeignKey:
-    # Where a composite index leads with snapshot it already serves the FK; a second one only
-    # slows COPY down.
+def _snapshot_fk() -> models.ForeignKey:
+    # No database constraint: PostgreSQL checks one per row at commit, which halves COPY speed.
+    # Rows are only written by the store, inside the transaction that creates their snapshot,
+    # and Django still cascades deletes. For the same reason the row tables carry just this index
+    # (a snapshot is always read whole); add narrower ones only for a page that needs them.
     return models.ForeignKey(
-        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=db_index
+        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=True, db_constraint=False
     )
 
 
@@ -105,22 +107,19 @@ def _money() -> models.DecimalField:
 
 
 class SnapshotProduct(SnapshotRow):
-    snapshot = _snapshot_fk(db_index=False)
+    snapshot = _snapshot_fk()
     sku = models.TextField()
     name = models.TextField(null=True, blank=True)
     barcode = models.TextField(null=True, blank=True)
     unit_cost = _money()
     is_stock_item = models.BooleanField(null=True, blank=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["snapshot", "sku"], name="snapshot_product_sku")]
-
     def __str__(self) -> str:
         return self.sku
 
 
 class SnapshotOrder(SnapshotRow):
-    snapshot = _snapshot_fk(db_index=False)
+    snapshot = _snapshot_fk()
     order_ref = models.TextField()
     source_ref = models.TextField(null=True, blank=True)
     status = models.TextField()
@@ -142,15 +141,12 @@ class SnapshotOrder(SnapshotRow):
     ship_phone = models.TextField(null=True, blank=True)
     email = models.TextField(null=True, blank=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["snapshot", "order_ref"], name="snapshot_order_ref")]
-
     def __str__(self) -> str:
         return self.order_ref
 
 
 class SnapshotOrderLine(SnapshotRow):
-    snapshot = _snapshot_fk(db_index=False)
+    snapshot = _snapshot_fk()
     order_ref = models.TextField()
     line_no = models.TextField()
     sku = models.TextField()
@@ -160,15 +156,12 @@ class SnapshotOrderLine(SnapshotRow):
     line_tax = _money()
     tax_rate = models.FloatField(null=True, blank=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["snapshot", "order_ref"], name="snapshot_line_order_ref")]
-
     def __str__(self) -> str:
         return f"{self.order_ref}/{self.line_no}"
 
 
 class SnapshotShipment(SnapshotRow):
-    snapshot = _snapshot_fk(db_index=False)
+    snapshot = _snapshot_fk()
     order_ref = models.TextField()
     shipment_ref = models.TextField(null=True, blank=True)
     sku = models.TextField()
@@ -178,25 +171,17 @@ class SnapshotShipment(SnapshotRow):
     tracking_number = models.TextField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        indexes = [
-            models.Index(fields=["snapshot", "order_ref"], name="snapshot_shipment_order_ref")
-        ]
-
     def __str__(self) -> str:
         return f"{self.order_ref} {self.sku}"
 
 
 class SnapshotStock(SnapshotRow):
-    snapshot = _snapshot_fk(db_index=False)
+    snapshot = _snapshot_fk()
     sku = models.TextField()
     location = models.TextField(null=True, blank=True)
     on_hand = models.BigIntegerField(null=True, blank=True)
     allocated = models.BigIntegerField(null=True, blank=True)
     available = models.BigIntegerField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["snapshot", "sku"], name="snapshot_stock_sku")]
 
     def __str__(self) -> str:
         return f"{self.sku} @ {self.location or '-'}"
