@@ -138,11 +138,14 @@ def number(value: Any) -> int | None:
     return int(value)
 
 
-def duration(delta: pd.Timedelta | Any) -> str:
-    """'45 min', '5 h', '3 days': how long, as a person would say it."""
+def duration(delta: pd.Timedelta | float | Any) -> str:
+    """'45 min', '5 h', '3 days': how long, as a person would say it. Numbers are minutes."""
     if delta is None or pd.isna(delta):
         return "an unknown time"
-    minutes = max(int(pd.Timedelta(delta).total_seconds() // 60), 0)
+    if isinstance(delta, int | float | np.integer | np.floating):
+        minutes = max(int(delta), 0)
+    else:
+        minutes = max(int(pd.Timedelta(delta).total_seconds() // 60), 0)
     if minutes < 120:
         return f"{minutes} min"
     hours = minutes // 60
@@ -157,8 +160,20 @@ def hours_past(age: pd.Series, limit: pd.Timedelta | pd.Series) -> np.ndarray:
     return np.clip(np.nan_to_num(over, nan=0.0), 0.0, None)
 
 
+def age_minutes(age: pd.Series) -> np.ndarray:
+    """Ages as whole minutes (int), vectorised: for summaries and details."""
+    return (age.dt.total_seconds().to_numpy(dtype=float) // 60).astype(np.int64)
+
+
 def minutes(value: int) -> pd.Timedelta:
     return pd.Timedelta(minutes=value)
+
+
+def iso(timestamps: pd.Series) -> list[str | None]:
+    """UTC timestamps as ISO 8601 strings with Z, vectorised (None for NaT)."""
+    naive = pd.Series(timestamps).dt.tz_convert(None).to_numpy(dtype="datetime64[s]")
+    formatted = np.char.add(np.datetime_as_string(naive, unit="s"), "Z")
+    return [None if stamp.startswith("NaT") else str(stamp) for stamp in formatted]
 
 
 def order_facts(ctx: Context, role: str, where: Iterable[int]) -> list[dict[str, Any] | None]:
@@ -168,19 +183,20 @@ def order_facts(ctx: Context, role: str, where: Iterable[int]) -> list[dict[str,
     if len(orders) == 0:
         return [None] * len(where)
     picked = orders.iloc[np.where(where >= 0, where, 0)]
+    system = ctx.system(role)
     facts = [
         {
-            "system": ctx.system(role),
-            "order_ref": text(ref),
-            "status": text(status),
-            "placed_at": when(placed),
+            "system": system,
+            "order_ref": ref,
+            "status": status,
+            "placed_at": placed,
             "gross_total": money(gross),
         }
         for ref, status, placed, gross in zip(
-            picked["order_ref"],
-            picked["status"],
-            picked["placed_at"],
-            picked["gross_total"],
+            picked["order_ref"].to_numpy(dtype=object, na_value=None),
+            picked["status"].to_numpy(dtype=object, na_value=None),
+            iso(picked["placed_at"]),
+            picked["gross_total"].to_numpy(dtype=object, na_value=None),
             strict=True,
         )
     ]
@@ -189,9 +205,8 @@ def order_facts(ctx: Context, role: str, where: Iterable[int]) -> list[dict[str,
 
 def order_value(ctx: Context, role: str, where: np.ndarray) -> np.ndarray:
     """Gross totals in pounds of the orders at `where` (0 where unknown): money at risk."""
-    orders = ctx.orders(role)
-    if len(orders) == 0:
+    where = np.asarray(where, dtype=np.int64)
+    gross = ctx.gross_pounds(role)
+    if len(gross) == 0:
         return np.zeros(len(where))
-    gross = orders["gross_total"].astype("Float64").fillna(0).to_numpy(dtype=float) / MONEY_SCALE
-    values = gross[np.where(where >= 0, where, 0)]
-    return np.where(where >= 0, values, 0.0)
+    return np.where(where >= 0, gross[np.where(where >= 0, where, 0)], 0.0)

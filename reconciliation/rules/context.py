@@ -58,6 +58,16 @@ def _arrow(series: pd.Series) -> pa.Array:
     return array.cast(pa.string())
 
 
+def pick(series: pd.Series, where: np.ndarray) -> pd.Series:
+    """series.iloc[where] keeping the dtype, with a missing value where the position is -1."""
+    if len(series) == 0:
+        return pd.Series([None] * len(where), dtype=series.dtype)
+    picked = series.iloc[np.where(where >= 0, where, 0)].reset_index(drop=True)
+    if (where < 0).any():
+        picked[where < 0] = None
+    return picked
+
+
 def take(values: np.ndarray | pd.Series, where: np.ndarray, fill: object = None) -> np.ndarray:
     """values[where] with `fill` where the position is -1."""
     array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
@@ -85,6 +95,8 @@ class Context:
         self._down: dict[str, np.ndarray] = {}
         self._items: dict[tuple[str, str], pd.DataFrame] = {}
         self._qty: dict[tuple[str, str], pd.DataFrame] = {}
+        self._shipped_at: dict[str, pd.Series] = {}
+        self._gross: dict[str, np.ndarray] = {}
 
     # -- roles and files -----------------------------------------------------------------
 
@@ -361,14 +373,28 @@ class Context:
 
     def latest_shipment_time(self, role: str) -> pd.Series:
         """Per order of `role`: the latest dispatched_at of its shipments (NaT when none)."""
+        if role in self._shipped_at:
+            return self._shipped_at[role]
         orders = self.orders(role)
-        shipped = pd.Series(pd.NaT, index=orders.index, dtype="datetime64[ns, UTC]")
+        latest = np.full(len(orders), np.datetime64("NaT"), dtype="datetime64[ns]")
         if self.has(role, "shipments"):
             shipments = self.items(role, "shipments")
-            shipments = shipments[(shipments["pos"] >= 0) & shipments["dispatched_at"].notna()]
-            latest = shipments.groupby("pos")["dispatched_at"].max()
-            shipped.iloc[latest.index.to_numpy()] = latest.to_numpy()
-        return shipped
+            usable = (shipments["pos"] >= 0).to_numpy() & shipments[
+                "dispatched_at"
+            ].notna().to_numpy()
+            nanos = shipments["dispatched_at"][usable].dt.tz_convert(None).to_numpy().view("int64")
+            per_order = pd.Series(nanos).groupby(shipments["pos"].to_numpy()[usable]).max()
+            latest[per_order.index.to_numpy()] = per_order.to_numpy().view("datetime64[ns]")
+        result = pd.Series(latest, index=orders.index).dt.tz_localize("UTC")
+        self._shipped_at[role] = result
+        return result
+
+    def gross_pounds(self, role: str) -> np.ndarray:
+        """Gross totals of a role's orders in pounds (0 where missing): weights for scoring."""
+        if role not in self._gross:
+            gross = self.orders(role)["gross_total"].astype("Float64").fillna(0)
+            self._gross[role] = gross.to_numpy(dtype=float) / 10_000
+        return self._gross[role]
 
     def outbound(self) -> pd.DataFrame:
         """Orders of the wms's upstream not yet accepted by the warehouse (rules.md, Words).

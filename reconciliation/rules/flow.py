@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from reconciliation.rules.base import (
+    age_minutes,
     duration,
     found,
     hours_past,
@@ -16,7 +17,7 @@ from reconciliation.rules.base import (
     text,
     when,
 )
-from reconciliation.rules.context import DISPATCHED, HELD_STATUSES, Context, take
+from reconciliation.rules.context import DISPATCHED, HELD_STATUSES, Context, pick, take
 
 HOLD_REASON_TEAMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("sku", "product", "item"), "merchandising"),
@@ -49,19 +50,20 @@ def order_not_in_erp(ctx: Context) -> pd.DataFrame:
     )
     hits = store[fire]
     age = age[fire]
+    mins = age_minutes(age)
     where = hits.index.to_numpy()
     store_name, erp_name = ctx.system("store"), ctx.system("erp")
     return found(
         key=hits["order_ref"].tolist(),
         team="ecommerce",
-        priority=["P1" if a > pd.Timedelta(hours=24) else "P2" for a in age],
+        priority=np.where(mins > 24 * 60, "P1", "P2").tolist(),
         summary=[
             f"Order {ref} was placed in {store_name} {duration(a)} ago and has not reached {erp_name}"
-            for ref, a in zip(hits["order_ref"], age, strict=True)
+            for ref, a in zip(hits["order_ref"], mins, strict=True)
         ],
         details=[
-            {"store": fact, "erp": None, "age_minutes": int(a.total_seconds() // 60)}
-            for fact, a in zip(order_facts(ctx, "store", where), age, strict=True)
+            {"store": fact, "erp": None, "age_minutes": int(a)}
+            for fact, a in zip(order_facts(ctx, "store", where), mins, strict=True)
         ],
         roles=["store", "erp"],
         money=order_value(ctx, "store", where),
@@ -82,6 +84,7 @@ def order_not_at_wms(ctx: Context) -> pd.DataFrame:
     )
     hits = orders[fire]
     age = age[fire]
+    mins = age_minutes(age)
     where = hits.index.to_numpy()
     kinds = np.where(hits["status"].to_numpy(dtype=object) == "released", "lost", "not_sent")
     up_name, wms_name = ctx.system(upstream), ctx.system("wms")
@@ -90,7 +93,7 @@ def order_not_at_wms(ctx: Context) -> pd.DataFrame:
         if kind == "lost"
         else f"Order {origin} has been open in {up_name} for {duration(a)} and was never sent to "
         f"{wms_name}"
-        for origin, kind, a in zip(hits["origin"], kinds, age, strict=True)
+        for origin, kind, a in zip(hits["origin"], kinds, mins, strict=True)
     ]
     return found(
         key=hits["origin"].tolist(),
@@ -98,8 +101,8 @@ def order_not_at_wms(ctx: Context) -> pd.DataFrame:
         priority=["P1" if kind == "lost" else "P2" for kind in kinds],
         summary=summaries,
         details=[
-            {"kind": kind, upstream: fact, "wms": None, "age_minutes": int(a.total_seconds() // 60)}
-            for kind, fact, a in zip(kinds, order_facts(ctx, upstream, where), age, strict=True)
+            {"kind": kind, upstream: fact, "wms": None, "age_minutes": int(a)}
+            for kind, fact, a in zip(kinds, order_facts(ctx, upstream, where), mins, strict=True)
         ],
         roles=[upstream, "wms"],
         money=order_value(ctx, upstream, where),
@@ -136,34 +139,50 @@ def order_held(ctx: Context) -> pd.DataFrame:
     held = pd.concat(held_parts, ignore_index=True)
     # The most downstream holding system decides the team; ties go to the lowest order_ref.
     held = held.sort_values(["origin", "rank", "order_ref"], ascending=[True, False, True])
-    rows = []
-    for origin, group in held.groupby("origin", sort=False):
-        deciding = group.iloc[0]
-        systems = [
+    systems: dict[str, list[dict]] = {}
+    for origin, role, ref, status, reason, since in zip(
+        held["origin"],
+        held["role"],
+        held["order_ref"],
+        held["status"],
+        held["hold_reason"],
+        held["updated_at"],
+        strict=True,
+    ):
+        systems.setdefault(origin, []).append(
             {
-                "role": r.role,
-                "system": ctx.system(r.role),
-                "order_ref": r.order_ref,
-                "status": r.status,
-                "hold_reason": text(r.hold_reason),
-                "since": when(r.updated_at),
+                "role": role,
+                "system": ctx.system(role),
+                "order_ref": ref,
+                "status": status,
+                "hold_reason": text(reason),
+                "since": when(since),
             }
-            for r in group.sort_values("rank").itertuples()
-        ]
-        team = team_for_hold_reason(text(deciding.hold_reason))
-        reason = text(deciding.hold_reason) or "no reason given"
-        names = " and ".join(dict.fromkeys(s["system"] for s in systems))
-        verb = "rejected" if deciding.status == "rejected" else "held"
-        since = ctx.as_of - pd.Timestamp(deciding.updated_at)
+        )
+    deciding = held.drop_duplicates("origin", keep="first")
+    rows = []
+    for origin, role, status, reason, since, pos in zip(
+        deciding["origin"],
+        deciding["role"],
+        deciding["status"],
+        deciding["hold_reason"],
+        deciding["updated_at"],
+        deciding["pos"],
+        strict=True,
+    ):
+        holding = systems[origin][::-1]  # pipeline order
+        names = " and ".join(dict.fromkeys(s["system"] for s in holding))
+        verb = "rejected" if status == "rejected" else "held"
+        reason = text(reason)
         rows.append(
             (
                 origin,
-                team,
-                f"Order {origin} is {verb} in {names}: {reason}",
-                {"systems": systems, "hold_reason": text(deciding.hold_reason)},
-                [s["role"] for s in systems],
-                order_value(ctx, deciding.role, np.array([deciding.pos]))[0],
-                max(since.total_seconds() / 3600.0, 0.0),
+                team_for_hold_reason(reason),
+                f"Order {origin} is {verb} in {names}: {reason or 'no reason given'}",
+                {"systems": holding, "hold_reason": reason},
+                [s["role"] for s in holding],
+                order_value(ctx, role, np.array([pos]))[0],
+                max((ctx.as_of - pd.Timestamp(since)).total_seconds() / 3600.0, 0.0),
             )
         )
     key, team, summary, details, roles, money, hours = zip(*rows, strict=True)
@@ -186,6 +205,7 @@ def dispatch_not_posted(ctx: Context) -> pd.DataFrame:
     )
     hits = wms[fire]
     age = age[fire]
+    mins = age_minutes(age)
     up_hits = up_where[fire]
     statuses = up_status[fire].tolist()
     wms_name, up_name = ctx.system("wms"), ctx.system(upstream)
@@ -196,14 +216,14 @@ def dispatch_not_posted(ctx: Context) -> pd.DataFrame:
         summary=[
             f"Order {origin} was dispatched by {wms_name} {duration(a)} ago but {up_name} still "
             f"shows it {status}"
-            for origin, a, status in zip(hits["origin"], age, statuses, strict=True)
+            for origin, a, status in zip(hits["origin"], mins, statuses, strict=True)
         ],
         details=[
-            {"wms": w, upstream: u, "dispatched_minutes_ago": int(a.total_seconds() // 60)}
+            {"wms": w, upstream: u, "dispatched_minutes_ago": int(a)}
             for w, u, a in zip(
                 order_facts(ctx, "wms", hits.index.to_numpy()),
                 order_facts(ctx, upstream, up_hits),
-                age,
+                mins,
                 strict=True,
             )
         ],
@@ -217,21 +237,11 @@ def store_not_updated(ctx: Context) -> pd.DataFrame:
     ctx.require("store", "orders")
     ctx.require("erp", "orders")
     erp = ctx.orders("erp")
+    # Dispatch time: erp shipments, else the linked wms order's shipments, else erp timestamps.
     dispatch_time = ctx.latest_shipment_time("erp")
     if ctx.has("wms", "orders"):
-        wms_times = ctx.latest_shipment_time("wms").to_numpy()
-        counterpart = ctx.down("erp")
-        from_wms = pd.Series(
-            np.where(
-                counterpart >= 0,
-                wms_times[np.where(counterpart >= 0, counterpart, 0)]
-                if len(wms_times)
-                else np.datetime64("NaT"),
-                np.datetime64("NaT"),
-            ),
-            index=erp.index,
-        )
-        dispatch_time = dispatch_time.fillna(pd.to_datetime(from_wms, utc=True))
+        from_wms = pick(ctx.latest_shipment_time("wms"), ctx.down("erp"))
+        dispatch_time = dispatch_time.fillna(from_wms.set_axis(erp.index))
     dispatch_time = dispatch_time.fillna(erp["updated_at"]).fillna(erp["placed_at"])
     grace = minutes(ctx.settings.grace_store_update_minutes)
     age = ctx.age(dispatch_time)
@@ -245,6 +255,7 @@ def store_not_updated(ctx: Context) -> pd.DataFrame:
     )
     hits = erp[fire]
     age = age[fire]
+    mins = age_minutes(age)
     store_hits = store_where[fire]
     keys = take(ctx.orders("store")["order_ref"], store_hits)
     erp_name, store_name = ctx.system("erp"), ctx.system("store")
@@ -255,14 +266,14 @@ def store_not_updated(ctx: Context) -> pd.DataFrame:
         summary=[
             f"Order {key} was dispatched {duration(a)} ago by {erp_name}'s record but {store_name} "
             f"still shows it {status}: the customer has no dispatch email"
-            for key, a, status in zip(keys, age, store_status[fire], strict=True)
+            for key, a, status in zip(keys, mins, store_status[fire], strict=True)
         ],
         details=[
-            {"erp": e, "store": s, "dispatched_minutes_ago": int(a.total_seconds() // 60)}
+            {"erp": e, "store": s, "dispatched_minutes_ago": int(a)}
             for e, s, a in zip(
                 order_facts(ctx, "erp", hits.index.to_numpy()),
                 order_facts(ctx, "store", store_hits),
-                age,
+                mins,
                 strict=True,
             )
         ],
@@ -334,7 +345,7 @@ def stuck_pre_dispatch(ctx: Context) -> pd.DataFrame:
     wms = ctx.orders("wms")
     settings = ctx.settings
     method = wms["shipping_method"].astype(object)
-    service = method.map(lambda m: settings.shipping_methods.get(m, m) if isinstance(m, str) else m)
+    service = method.map(settings.shipping_methods).fillna(method)
     express = service.isin(settings.express_service_codes).to_numpy(dtype=bool)
     sla = pd.Series(
         np.where(express, settings.express_sla_hours, settings.dispatch_sla_hours), index=wms.index
@@ -344,6 +355,8 @@ def stuck_pre_dispatch(ctx: Context) -> pd.DataFrame:
     fire = (wms["status"] == "in_progress").to_numpy(dtype=bool) & (age > sla).to_numpy(dtype=bool)
     hits = wms[fire]
     age, sla, express, service = age[fire], sla[fire], express[fire], service[fire]
+    mins = age_minutes(age)
+    sla_hours = (sla.dt.total_seconds().to_numpy() // 3600).astype(int)
     wms_name = ctx.system("wms")
     return found(
         key=hits["origin"].tolist(),
@@ -351,23 +364,23 @@ def stuck_pre_dispatch(ctx: Context) -> pd.DataFrame:
         priority=["P1" if e else "P2" for e in express],
         summary=[
             f"{'Express order' if e else 'Order'} {origin} has been in progress at {wms_name} for "
-            f"{duration(a)}, past its {int(s.total_seconds() // 3600)} h dispatch SLA"
-            for origin, e, a, s in zip(hits["origin"], express, age, sla, strict=True)
+            f"{duration(a)}, past its {s} h dispatch SLA"
+            for origin, e, a, s in zip(hits["origin"], express, mins, sla_hours, strict=True)
         ],
         details=[
             {
                 "wms": fact,
                 "service": text(svc),
                 "express": bool(e),
-                "sla_hours": int(s.total_seconds() // 3600),
-                "age_hours": round(a.total_seconds() / 3600, 1),
+                "sla_hours": int(s),
+                "age_hours": round(a / 60, 1),
             }
             for fact, svc, e, s, a in zip(
                 order_facts(ctx, "wms", hits.index.to_numpy()),
                 service,
                 express,
-                sla,
-                age,
+                sla_hours,
+                mins,
                 strict=True,
             )
         ],
@@ -398,7 +411,7 @@ def tracking_missing(ctx: Context) -> pd.DataFrame:
     origins = orders["origin"].to_numpy(dtype=object)[where]
     name = ctx.system(role)
     dispatched = ctx.latest_shipment_time(role).to_numpy()[where]
-    age = ctx.age(dispatched)
+    age = ctx.age(pd.Series(dispatched))
     return found(
         key=list(origins),
         team="warehouse",

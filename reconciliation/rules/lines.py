@@ -12,20 +12,35 @@ from reconciliation.rules.base import found, nothing, order_facts, order_value, 
 from reconciliation.rules.context import Context, positions, take
 
 
-def _sku_differences(ctx: Context, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    """Outer-join two (pair, qty) frames; rows where the quantities differ or a side is missing.
+def _sku_differences(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """(pair, qty) frames compared exactly: rows whose quantities differ or a side is missing.
 
+    Instead of an outer merge, both sides are stacked with signed quantities and a side bit, and
+    summed per pair: a pair differs when the sum is not 0 or it is not on both sides (bits 1|2).
     Returns columns pair, qty_left, qty_right (NaN where a side has no such SKU).
     """
-    merged = left[["pair", "qty"]].merge(
-        right[["pair", "qty"]], on="pair", how="outer", suffixes=("_left", "_right")
+    pairs = np.concatenate([left["pair"].to_numpy(), right["pair"].to_numpy()])
+    stacked = pd.DataFrame(
+        {
+            "net": np.concatenate([left["qty"].to_numpy(), -right["qty"].to_numpy()]),
+            "side": np.concatenate(
+                [np.ones(len(left), dtype=np.int8), np.full(len(right), 2, dtype=np.int8)]
+            ),
+        }
     )
-    differs = (
-        merged["qty_left"].isna()
-        | merged["qty_right"].isna()
-        | (merged["qty_left"] != merged["qty_right"])
+    summed = stacked.groupby(pairs, sort=True).sum()
+    differs = summed[(summed["net"] != 0).to_numpy() | (summed["side"] != 3).to_numpy()].index
+    if len(differs) == 0:
+        return pd.DataFrame({"pair": [], "qty_left": [], "qty_right": []})
+    left_qty = pd.Series(left["qty"].to_numpy(), index=left["pair"].to_numpy())
+    right_qty = pd.Series(right["qty"].to_numpy(), index=right["pair"].to_numpy())
+    return pd.DataFrame(
+        {
+            "pair": differs.to_numpy(),
+            "qty_left": left_qty.reindex(differs).to_numpy(),
+            "qty_right": right_qty.reindex(differs).to_numpy(),
+        }
     )
-    return merged[differs.to_numpy(dtype=bool)]
 
 
 def _sku_list(ctx: Context, diffs: pd.DataFrame, left: str, right: str) -> dict[int, list[dict]]:
@@ -43,6 +58,37 @@ def _sku_list(ctx: Context, diffs: pd.DataFrame, left: str, right: str) -> dict[
     return out
 
 
+def _rekeyed(ctx: Context, up_qty: pd.DataFrame, linked: pd.DataFrame) -> pd.DataFrame:
+    """Upstream quantities re-keyed to each linked downstream order (pair = d_pos·K + code).
+
+    Most upstream orders have one downstream copy: those map through an array; the few with
+    duplicates are expanded with a merge.
+    """
+    up_pos = linked["up"].to_numpy()
+    shared = pd.Series(up_pos).duplicated(keep=False).to_numpy()
+    single_map = np.full(len(ctx.orders(linked.attrs["upstream"])), -1, dtype=np.int64)
+    single_map[up_pos[~shared]] = linked.index.to_numpy()[~shared]
+    d_pos = single_map[up_qty["pos"].to_numpy()]
+    keep = d_pos >= 0
+    parts = [
+        pd.DataFrame(
+            {
+                "d_pos": d_pos[keep],
+                "code": up_qty["code"].to_numpy()[keep],
+                "qty": up_qty["qty"].to_numpy()[keep],
+            }
+        )
+    ]
+    if shared.any():
+        dup_pairs = pd.DataFrame({"d_pos": linked.index.to_numpy()[shared], "pos": up_pos[shared]})
+        parts.append(
+            up_qty[["pos", "code", "qty"]].merge(dup_pairs, on="pos")[["d_pos", "code", "qty"]]
+        )
+    rekeyed = pd.concat(parts, ignore_index=True)
+    rekeyed["pair"] = rekeyed["d_pos"].to_numpy() * ctx.sku_count + rekeyed["code"].to_numpy()
+    return rekeyed
+
+
 def lines_mismatch(ctx: Context) -> pd.DataFrame:
     parts = []
     checked = False
@@ -54,14 +100,11 @@ def lines_mismatch(ctx: Context) -> pd.DataFrame:
         linked = down[(down["up"] >= 0).to_numpy() & ~down["cancelled"].to_numpy(dtype=bool)]
         if linked.empty:
             continue
-        # Upstream quantities re-keyed to each linked downstream order, so one join compares both.
-        up_qty = ctx.quantities(upstream, "order_lines")
-        pairs = pd.DataFrame({"d_pos": linked.index.to_numpy(), "pos": linked["up"].to_numpy()})
-        up_qty = up_qty[["pos", "code", "qty"]].merge(pairs, on="pos", how="inner")
-        up_qty["pair"] = up_qty["d_pos"].to_numpy() * ctx.sku_count + up_qty["code"].to_numpy()
+        linked.attrs["upstream"] = upstream
+        up_qty = _rekeyed(ctx, ctx.quantities(upstream, "order_lines"), linked)
         down_qty = ctx.quantities(downstream, "order_lines")
-        down_qty = down_qty[np.isin(down_qty["pos"].to_numpy(), pairs["d_pos"].to_numpy())]
-        diffs = _sku_differences(ctx, up_qty, down_qty)
+        down_qty = down_qty[np.isin(down_qty["pos"].to_numpy(), linked.index.to_numpy())]
+        diffs = _sku_differences(up_qty, down_qty)
         if diffs.empty:
             continue
         per_order = _sku_list(ctx, diffs, upstream, downstream)
@@ -142,9 +185,7 @@ def shipped_qty_mismatch(ctx: Context) -> pd.DataFrame:
     relevant = np.concatenate([dispatched, partial])
     ordered = ordered[np.isin(ordered["pos"].to_numpy(), relevant)]
     shipped = shipped[np.isin(shipped["pos"].to_numpy(), relevant)]
-    merged = ordered[["pair", "qty"]].merge(
-        shipped[["pair", "qty"]], on="pair", how="outer", suffixes=("_left", "_right")
-    )
+    merged = _sku_differences(ordered, shipped)
     qty_ordered = merged["qty_left"].fillna(0).to_numpy(dtype=np.int64)
     qty_shipped = merged["qty_right"].fillna(0).to_numpy(dtype=np.int64)
     pos = merged["pair"].to_numpy() // ctx.sku_count
