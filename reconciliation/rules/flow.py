@@ -345,7 +345,7 @@ def stuck_pre_dispatch(ctx: Context) -> pd.DataFrame:
     wms = ctx.orders("wms")
     settings = ctx.settings
     method = wms["shipping_method"].astype(object)
-    service = method.map(settings.shipping_methods).fillna(method)
+    service = method.map(settings.shipping_methods).astype(object).fillna(method)
     express = service.isin(settings.express_service_codes).to_numpy(dtype=bool)
     sla = pd.Series(
         np.where(express, settings.express_sla_hours, settings.dispatch_sla_hours), index=wms.index
