@@ -200,6 +200,8 @@ class Bundle:
     sku_map: pd.DataFrame | None = None
     config: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    # Pulls that failed after their retries: [{connection, role, error, at}], for SYNC_FAILED.
+    sync_failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def pipeline(self) -> list[str]:

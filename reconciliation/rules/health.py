@@ -44,7 +44,7 @@ def snapshot_stale(ctx: Context) -> pd.DataFrame:
 
 def sync_failed(ctx: Context) -> pd.DataFrame:
     """Pulls that failed after their retries: reported by connectors through the bundle."""
-    failures = getattr(ctx.bundle, "sync_failures", None) or []
+    failures = ctx.bundle.sync_failures
     if not failures:
         return nothing()
     return found(
