@@ -21,7 +21,9 @@ def _known_keys() -> set[str]:
 class SettingsProfile(models.Model):
     """The reconciliation defaults, one row; a bundle's config.json is laid over them per run."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    # No default on the key: save() sets it, and Django then updates the one row if it exists
+    # instead of trying to insert a second.
+    id = models.PositiveSmallIntegerField(primary_key=True, editable=False)
     values = models.JSONField(
         default=dict,
         blank=True,

@@ -260,6 +260,17 @@ class ReconciliationRun(models.Model):
             return None
         return (self.finished_at - self.started_at).total_seconds()
 
+    @classmethod
+    def begin(cls, **fields: Any) -> ReconciliationRun:
+        """A new run, created straight in `running`; RunAlreadyRunning if another one is."""
+        run = cls(status=cls.Status.RUNNING, started_at=timezone.now(), **fields)
+        try:
+            with transaction.atomic():
+                run.save(force_insert=True)
+        except IntegrityError as exc:
+            raise RunAlreadyRunning("another reconciliation run is already running") from exc
+        return run
+
     def _move(self, status: str) -> None:
         if status not in self.TRANSITIONS[self.status]:
             raise InvalidTransition(f"run {self.pk}: cannot go from {self.status} to {status}")
