@@ -75,9 +75,27 @@ def reconcile(bundle: Bundle, settings: ReconSettings | None = None) -> Result:
     )
 
 
+def plain(value: Any) -> Any:
+    """Details as plain JSON values: numpy and pandas scalars become Python ones."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
 def _finish(rule: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Name the rule, derive owner from team, score, and keep one exception per key."""
     frame = frame.copy()
+    frame["details"] = [plain(details) for details in frame["details"]]
     frame["rule"] = rule
     frame["owner"] = np.where(
         frame["team"].to_numpy(dtype=object) == "warehouse", "warehouse", "office"
