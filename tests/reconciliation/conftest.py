@@ -98,7 +98,7 @@ def edge_bundle() -> Bundle:
                 "placed_at": stamp,
                 "net_total": 125000,  # 12.5000
                 "tax_total": -1,  # -0.0001
-                "gross_total": 999_999_999_999_999_999,  # the largest numeric(18, 4)
+                "gross_total": 999_999_999_999_999,  # 15 digits: what SQLite keeps exactly
                 "shipping_total": 0,
                 "ship_line1": 'Flat 2, "The Maltings"\nMill Lane',
                 "ship_name": "",  # an empty string is not a missing value

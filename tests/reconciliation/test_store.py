@@ -96,11 +96,27 @@ def test_money_is_stored_as_exact_decimals(storage_path: str) -> None:
     order = SnapshotOrder.objects.get(order_ref="W1")
     assert order.net_total == Decimal("12.5000")
     assert order.tax_total == Decimal("-0.0001")
-    assert order.gross_total == Decimal("99999999999999.9999")
+    assert order.gross_total == Decimal("99999999999.9999")
     assert order.shipping_total == Decimal("0.0000")
     assert order.discount_total is None
     assert SnapshotProduct.objects.get(sku="MUG1").unit_cost == Decimal("4.1500")
     assert SnapshotOrderLine.objects.get(line_no="2").unit_price == Decimal("0.0001")
+
+
+@postgresql_only
+def test_postgresql_keeps_the_full_eighteen_digits() -> None:
+    bundle = edge_bundle()
+    orders = bundle.roles["store"].frames["orders"]
+    orders.loc[0, "gross_total"] = 999_999_999_999_999_999  # the largest numeric(18, 4)
+    orders.loc[1, "gross_total"] = -999_999_999_999_999_999
+
+    (store_snapshot, *_) = save_snapshots(bundle, source="bundle", source_name="edge")
+
+    assert list(SnapshotOrder.objects.order_by("id").values_list("gross_total", flat=True)) == [
+        Decimal("99999999999999.9999"),
+        Decimal("-99999999999999.9999"),
+    ]
+    pd.testing.assert_frame_equal(store.load_frame(store_snapshot, "orders"), orders)
 
 
 def test_extra_columns_are_kept_as_json_in_file_order(storage_path: str) -> None:
