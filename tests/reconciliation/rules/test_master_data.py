@@ -308,6 +308,18 @@ def test_address_invalid_only_checks_outbound_orders(tmp_path):
     assert keys(found, "ADDRESS_INVALID") == {"E2"}
 
 
+def test_address_invalid_checks_an_order_held_upstream_before_the_wms_has_it(tmp_path):
+    found = run(
+        tmp_path,
+        erp={"orders": [order("E1", "held", hold_reason="credit", ship_country=None)]},
+        wms={"orders": [order("H9", "in_progress")]},
+    )
+    assert keys(found, "ADDRESS_INVALID") == {"E1"}
+    problems = exception(found, "ADDRESS_INVALID", "E1")["details"]["problems"]
+    assert len(problems) == 1
+    assert mentions(problems[0], "ship_country")
+
+
 def test_address_invalid_is_keyed_by_the_store_ref_for_a_store_feeding_the_wms(tmp_path):
     found = run(
         tmp_path,

@@ -70,6 +70,15 @@ def test_a_dispatched_store_order_with_no_erp_order_is_still_not_in_erp(tmp_path
     assert keys(found, "ORDER_NOT_IN_ERP") == {"W1"}
 
 
+def test_a_store_order_whose_erp_copy_was_cancelled_is_still_in_the_erp(tmp_path):
+    found = run(
+        tmp_path,
+        store={"orders": [order("W1", placed_at=ago(days=1))]},
+        erp={"orders": [order("E1", "cancelled", source="W1")]},
+    )
+    assert keys(found, "ORDER_NOT_IN_ERP") == set()
+
+
 def test_order_not_in_erp_grace_comes_from_config(tmp_path):
     found = run(
         tmp_path,
@@ -444,6 +453,30 @@ def test_store_not_updated_uses_the_wms_shipments_when_the_erp_has_none(tmp_path
     assert keys(found, "STORE_NOT_UPDATED") == {"W2"}
 
 
+def test_store_not_updated_falls_back_to_wms_shipments_when_the_erp_has_none_for_it(tmp_path):
+    found = run(
+        tmp_path,
+        store={
+            "orders": [order("W1", placed_at=ago(days=1)), order("W2", "dispatched")],
+            "order_lines": lines("W1", {"A1": 1}) + lines("W2", {"A1": 1}),
+        },
+        erp={
+            "orders": [
+                order("E1", "dispatched", source="W1", updated_at=ago(minutes=30)),
+                order("E2", "dispatched", source="W2"),
+            ],
+            "order_lines": lines("E1", {"A1": 1}) + lines("E2", {"A1": 1}),
+            "shipments": shipments("E2", {"A1": 1}),
+        },
+        wms={
+            "orders": [order("H1", "dispatched", source="E1")],
+            "order_lines": lines("H1", {"A1": 1}),
+            "shipments": shipments("H1", {"A1": 1}, at=ago(minutes=200)),
+        },
+    )
+    assert keys(found, "STORE_NOT_UPDATED") == {"W1"}
+
+
 # -- CANCELLED_NOT_STOPPED ----------------------------------------------------------------------
 
 
@@ -463,6 +496,18 @@ def test_cancelled_in_the_store_but_live_in_the_erp_goes_to_finance(tmp_path):
     stop = exception(found, "CANCELLED_NOT_STOPPED", "W1")
     assert (stop["owner"], stop["team"]) == ("office", "finance")
     assert stop["details"]["shipped"] is False
+
+
+def test_cancelled_in_the_store_but_dispatched_by_the_erp_is_shipped(tmp_path):
+    found = run(
+        tmp_path,
+        store={"orders": [order("W1", "cancelled")]},
+        erp={"orders": [order("E1", "dispatched", source="W1", updated_at=ago(minutes=10))]},
+    )
+    assert keys(found, "CANCELLED_NOT_STOPPED") == {"W1"}
+    stop = exception(found, "CANCELLED_NOT_STOPPED", "W1")
+    assert (stop["owner"], stop["team"]) == ("office", "finance")
+    assert stop["details"]["shipped"] is True
 
 
 def test_cancelled_in_the_erp_but_live_in_the_wms_goes_to_the_warehouse(tmp_path):
@@ -870,6 +915,16 @@ def test_duplicated_ghosts_are_keyed_by_the_shared_source_ref(tmp_path):
     )
     assert keys(found, "DUPLICATE_ORDER") == {"E404"}
     assert keys(found, "ORPHAN_ORDER") == {"H8", "H9"}
+
+
+def test_a_wms_order_pointing_past_the_erp_at_the_store_is_an_orphan(tmp_path):
+    found = run(
+        tmp_path,
+        store={"orders": [order("W1")]},
+        erp={"orders": [order("E1", "released", source="W1")]},
+        wms={"orders": [order("H1", "in_progress", source="E1"), order("H2", "in_progress", source="W1")]},
+    )  # fmt: skip
+    assert keys(found, "ORPHAN_ORDER") == {"H2"}
 
 
 def test_the_counterpart_is_the_earliest_live_copy_then_the_lowest_ref(tmp_path):

@@ -199,6 +199,20 @@ def test_a_found_stock_adjustment_explains_the_wms_having_more(tmp_path):
     assert keys(found, "STOCK_DRIFT") == set()
 
 
+def test_only_the_postings_inside_their_grace_excuse_drift(tmp_path):
+    """diff 5 = 2 shipped 30 min ago (in grace) + 3 written off 3 h ago (late): finance's."""
+    world = dispatched_not_posted(at=ago(minutes=30), erp_on_hand=10, wms_on_hand=5)
+    world["erp"]["adjustments"] = [adjustment("ADJ0", "B2", 1)]
+    world["wms"]["adjustments"] = [adjustment("ADJ1", "A1", -3, occurred_at=ago(hours=3))]
+    found = run(tmp_path, **world)
+    assert pairs(found) == {("STOCK_DRIFT", "A1"), ("ADJUSTMENT_NOT_POSTED", "ADJ1")}
+    drift = exception(found, "STOCK_DRIFT", "A1")
+    assert (drift["owner"], drift["team"]) == ("office", "finance")
+    details = drift["details"]
+    assert (details["diff"], details["pending"], details["unexplained"]) == (5, 5, 0)
+    assert amount(details["value"]) == Decimal("15.00")
+
+
 def test_adjustments_explain_nothing_when_the_erp_has_no_adjustments_file(tmp_path):
     found = run(tmp_path, **adjusted_at_wms(occurred_at=ago(minutes=30), erp_adjustments=None))
     assert pairs(found) == {("STOCK_DRIFT", "A1")}
