@@ -220,7 +220,9 @@ class Context:
         raw_listed = pd.array(sorted(self.settings.non_stock_skus), dtype="string[pyarrow]")
         non_stock = canonical.isin(listed).to_numpy(dtype=bool)
         if len(raw_listed):
-            non_stock |= raw_skus.reset_index(drop=True).isin(raw_listed).to_numpy(dtype=bool)
+            non_stock = non_stock | raw_skus.reset_index(drop=True).isin(raw_listed).to_numpy(
+                dtype=bool
+            )
         return ~non_stock
 
     # -- orders and links ---------------------------------------------------------------------

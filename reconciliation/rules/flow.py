@@ -304,7 +304,7 @@ def cancelled_not_stopped(ctx: Context) -> pd.DataFrame:
         if ctx.has(downstream, "shipments"):
             shipments = ctx.items(downstream, "shipments")
             with_units = shipments[shipments["quantity"].fillna(0) > 0]["pos"].unique()
-            shipped |= np.isin(down_hits, with_units)
+            shipped = shipped | np.isin(down_hits, with_units)
         team = "warehouse" if downstream == "wms" else "finance"
         up_name, down_name = ctx.system(upstream), ctx.system(downstream)
         parts.append(

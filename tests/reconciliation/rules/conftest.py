@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pytest
 
 AS_OF = "2026-11-30T23:59:00Z"
 _AS_OF = datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
@@ -205,17 +204,3 @@ def owner_team(found: pd.DataFrame, rule: str, key: str) -> tuple[str, str]:
 def rank(priority: str) -> int:
     """P1 → 1 … P4 → 4: smaller is more urgent."""
     return PRIORITIES.index(priority) + 1
-
-
-# Known engine failures, reported to the lead; strict so that a fix turns them into XPASS failures
-# and the marks get removed.
-NON_STOCK_XFAIL = pytest.mark.xfail(
-    reason="engine: non_stock_skus crashes Context.is_stock "
-    "(ValueError: output array is read-only, pandas copy-on-write)",
-    strict=True,
-)
-SHIPPED_XFAIL = pytest.mark.xfail(
-    reason="engine: CANCELLED_NOT_STOPPED crashes when D has shipments.csv "
-    "(ValueError: output array is read-only, pandas copy-on-write)",
-    strict=True,
-)

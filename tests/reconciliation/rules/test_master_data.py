@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from .conftest import (
-    NON_STOCK_XFAIL,
     alias,
     exception,
     keys,
@@ -68,7 +67,6 @@ def test_sku_unknown_only_looks_at_orders_not_yet_accepted_by_the_wms(tmp_path):
     assert keys(found, "SKU_UNKNOWN") == {"Z2", "Z3"}
 
 
-@NON_STOCK_XFAIL
 def test_sku_unknown_knows_aliases_and_ignores_non_stock_lines(tmp_path):
     found = run(
         tmp_path,
@@ -353,7 +351,6 @@ def test_non_stock_sent_fires_for_a_gift_wrap_line_in_the_warehouse_feed(tmp_pat
     assert owner_team(found, "NON_STOCK_SENT", "W1") == ("office", "ops")
 
 
-@NON_STOCK_XFAIL
 def test_non_stock_sent_knows_non_stock_skus_from_config_and_aliases(tmp_path):
     found = run(
         tmp_path,

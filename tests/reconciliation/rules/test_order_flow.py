@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from .conftest import (
-    NON_STOCK_XFAIL,
-    SHIPPED_XFAIL,
     ago,
     alias,
     exception,
@@ -522,7 +520,6 @@ def test_cancelled_in_the_erp_but_live_in_the_wms_goes_to_the_warehouse(tmp_path
     assert stop["details"]["shipped"] is False
 
 
-@SHIPPED_XFAIL
 def test_cancelled_not_stopped_says_shipped_when_the_wms_dispatched_some(tmp_path):
     found = run(
         tmp_path,
@@ -764,7 +761,7 @@ def test_an_aliased_sku_is_the_same_sku(tmp_path):
     ("products", "config"),
     [
         ([product("A1"), product("GIFTWRAP", stock_item=False)], {}),
-        pytest.param([product("A1")], {"non_stock_skus": ["GIFTWRAP"]}, marks=NON_STOCK_XFAIL),
+        pytest.param([product("A1")], {"non_stock_skus": ["GIFTWRAP"]}),
     ],
 )
 def test_a_gift_wrap_line_left_out_of_the_warehouse_copy_is_not_a_mismatch(
@@ -802,7 +799,6 @@ def test_lines_mismatch_on_two_pairs_of_one_order_is_one_exception_at_the_origin
 # -- SHIPPED_QTY_MISMATCH -----------------------------------------------------------------------
 
 
-@NON_STOCK_XFAIL
 def test_shipped_qty_mismatch_compares_wms_shipments_with_ordered_stock_lines(tmp_path):
     ordered = {
         "H1": {"A1": 2},

@@ -7,7 +7,6 @@ and asserts the full set of (rule, key) produced.
 from __future__ import annotations
 
 from .conftest import (
-    SHIPPED_XFAIL,
     adjustment,
     ago,
     exception,
@@ -231,7 +230,6 @@ def test_cin7_core_to_whistl(tmp_path):
     assert exception(found, "ORDER_HELD", "C6")["team"] == "ops"
 
 
-@SHIPPED_XFAIL
 def test_centra_to_whistl(tmp_path):
     day = ago(days=1)
     found = run(
