@@ -33,8 +33,8 @@ from reconciliation.frames import (
     UNIQUE,
 )
 
-# Sign, whole units (14 digits keep ten-thousandths inside int64) and up to 4 decimal places.
-MONEY_PATTERN = r"^(?P<sign>-?)(?P<units>\d{1,14})(?:\.(?P<places>\d{1,4}))?$"
+# Sign, whole units (14 digits fit decimal(18, 4)) and up to 4 decimal places.
+MONEY_PATTERN = r"^-?\d{1,14}(?:\.\d{1,4})?$"
 INT_PATTERN = r"^-?\d{1,18}$"
 FLOAT_PATTERN = r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
 TRUE_WORDS = ("true", "yes", "1")
@@ -61,6 +61,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     TIME: pa.timestamp("ns", tz="UTC"),
 }
 _NULL_STRING = pa.scalar(None, pa.string())
+# Money text is parsed as decimal(18, 4): four places are exactly MONEY_SCALE's ten-thousandths.
+_MONEY_DECIMAL = pa.decimal128(18, len(str(MONEY_SCALE)) - 1)
 _TIME_TYPE = ARROW_TYPES[TIME]
 TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
 TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
@@ -191,8 +193,21 @@ def _clean_header(table: pa.Table, label: str, problems: Problems) -> dict[str, 
 def _clean_cells(cells: pa.ChunkedArray) -> pa.ChunkedArray:
     if not pa.types.is_string(cells.type):
         cells = cells.cast(pa.string())
-    cells = pc.utf8_trim_whitespace(cells)
-    return pc.if_else(pc.equal(cells, ""), _NULL_STRING, cells)
+    return pa.chunked_array([_clean_chunk(chunk) for chunk in cells.chunks], type=pa.string())
+
+
+def _clean_chunk(chunk: pa.StringArray) -> pa.StringArray:
+    """Trimmed, with empty cells null; copies the text only when some cell needs trimming."""
+    chunk = pc.utf8_trim_whitespace(chunk)
+    empty = pc.fill_null(pc.equal(pc.binary_length(chunk), 0), True)
+    if not pc.any(empty).as_py():
+        return chunk
+    if chunk.offset:
+        return pc.if_else(empty, _NULL_STRING, chunk)
+    # Swap in a validity bitmap rather than copying every string through if_else.
+    validity = pc.invert(empty).buffers()[1]
+    _, offsets, data = chunk.buffers()
+    return pa.StringArray.from_buffers(len(chunk), offsets, data, validity)
 
 
 def _convert(
@@ -200,9 +215,13 @@ def _convert(
 ) -> pa.ChunkedArray:
     """Typed values of one column; invalid cells are reported and become null."""
 
-    def bad(valid: Any, what: str) -> None:
-        failing = pc.and_(pc.is_valid(cells), pc.invert(valid))
+    def checked(valid: Any, what: str, text: pa.ChunkedArray = cells) -> pa.ChunkedArray:
+        """`text` with the cells that are given but not `valid` reported and made null."""
+        failing = pc.and_(pc.is_valid(cells), pc.invert(pc.fill_null(valid, True)))
+        if not pc.any(failing).as_py():
+            return text
         rows.report(failing, column, lambda i: f"{column} '{cells[i].as_py()}' {what}")
+        return pc.if_else(failing, _NULL_STRING, text)
 
     if kind == TEXT:
         choice = CHOICES.get((file, column))
@@ -210,39 +229,44 @@ def _convert(
             return cells
         allowed, what = choice
         lowered = pc.utf8_lower(cells)
-        valid = pc.is_in(lowered, value_set=pa.array(allowed))
-        bad(valid, what)
-        return pc.if_else(valid, lowered, _NULL_STRING)
+        return checked(pc.is_in(lowered, value_set=pa.array(allowed)), what, lowered)
     if kind == MONEY:
-        return _money(cells, bad)
+        valid = pc.match_substring_regex(cells, MONEY_PATTERN)
+        amounts = checked(valid, "is not a money amount (a decimal with up to 4 places)")
+        return _ten_thousandths(amounts.cast(_MONEY_DECIMAL))
     if kind == INT:
         valid = pc.match_substring_regex(cells, INT_PATTERN)
-        bad(valid, "is not a whole number")
-        return pc.if_else(valid, cells, _NULL_STRING).cast(pa.int64())
+        return checked(valid, "is not a whole number").cast(pa.int64())
     if kind == FLOAT:
         valid = pc.match_substring_regex(cells, FLOAT_PATTERN)
-        bad(valid, "is not a number")
-        return pc.if_else(valid, cells, _NULL_STRING).cast(pa.float64())
+        return checked(valid, "is not a number").cast(pa.float64())
     if kind == BOOL:
         lowered = pc.utf8_lower(cells)
         true = pc.is_in(lowered, value_set=pa.array(TRUE_WORDS))
         false = pc.is_in(lowered, value_set=pa.array(FALSE_WORDS))
-        bad(pc.or_(true, false), "is not a boolean (true/false, yes/no, 1/0)")
+        checked(pc.or_(true, false), "is not a boolean (true/false, yes/no, 1/0)")
         return pc.if_else(true, True, pc.if_else(false, False, pa.scalar(None, pa.bool_())))
     if kind == TIME:
         return _timestamps(column, cells, rows)
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-def _money(cells: pa.ChunkedArray, bad: Callable[[Any, str], None]) -> pa.ChunkedArray:
-    """Ten-thousandths from decimal text, built from the integer digits: never through a float."""
-    parts = pc.extract_regex(cells, MONEY_PATTERN)
-    bad(pc.is_valid(parts), "is not a money amount (a decimal with up to 4 places)")
-    units = pc.struct_field(parts, "units").cast(pa.int64())
-    places = pc.utf8_rpad(pc.struct_field(parts, "places"), 4, "0").cast(pa.int64())
-    amount = pc.add(pc.multiply(units, MONEY_SCALE), places)
-    negative = pc.equal(pc.struct_field(parts, "sign"), "-")
-    return pc.if_else(negative, pc.negate(amount), amount)
+def _ten_thousandths(amounts: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The unscaled integers of decimal(18, 4) values: exactly the amount in ten-thousandths.
+
+    Arrow parses the decimal text digit by digit (never through a float); a decimal128 is a
+    little-endian 128-bit integer whose low 64 bits hold any value below 10^18 exactly.
+    """
+    chunks = []
+    for chunk in amounts.chunks:
+        validity, values = chunk.buffers()
+        low_words = np.frombuffer(values, dtype=np.int64)[::2].copy()
+        chunks.append(
+            pa.Array.from_buffers(
+                pa.int64(), len(chunk), [validity, pa.py_buffer(low_words)], offset=chunk.offset
+            )
+        )
+    return pa.chunked_array(chunks, type=pa.int64())
 
 
 def _timestamps(column: str, cells: pa.ChunkedArray, rows: _Rows) -> pa.ChunkedArray:
@@ -270,25 +294,26 @@ def _timestamps(column: str, cells: pa.ChunkedArray, rows: _Rows) -> pa.ChunkedA
 def _check_unique(keys: Sequence[str], values: dict[str, pa.ChunkedArray], rows: _Rows) -> None:
     if not keys or not all(key in values for key in keys):
         return
-    key_cells = [values[key] for key in keys]
-    joined = key_cells[0]
-    if len(keys) > 1:
-        # Null when any part is null: rows with an empty key part are reported as empty already.
-        joined = pc.binary_join_element_wise(*key_cells, "\x1f", null_handling="emit_null")
-    if pc.count_distinct(joined).as_py() == len(joined) - joined.null_count:
+    # One integer per key: each part's dictionary code, combined positionally. A row with an empty
+    # key part gets -1 and is left out (it is reported as empty already).
+    codes = np.zeros(rows.count, dtype=np.int64)
+    present = np.ones(rows.count, dtype=bool)
+    for key in keys:
+        encoded = pc.dictionary_encode(values[key].combine_chunks())
+        part = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        present &= part >= 0
+        codes = codes * len(encoded.dictionary) + part
+    codes[~present] = -1
+    if not pd.Series(codes[present]).duplicated().any():
         return
-    codes = pc.dictionary_encode(joined.combine_chunks()).indices
-    codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
-    present = codes >= 0
-    first_index = np.zeros(codes.max() + 1, dtype=np.int64)
-    seen, first = np.unique(codes[present], return_index=True)
-    first_index[seen] = np.flatnonzero(present)[first]
-    duplicate = present & (np.arange(len(codes)) != first_index[np.maximum(codes, 0)])
+    # For each key code, the row where it first appears.
+    seen, first = np.unique(codes, return_index=True)
+    first_row = first[np.searchsorted(seen, codes)]
+    duplicate = present & (first_row != np.arange(rows.count))
 
     def message(index: int) -> str:
         described = ", ".join(f"{key} '{values[key][index].as_py()}'" for key in keys)
-        first_line = rows.line(int(first_index[codes[index]]))
-        return f"duplicate {described} (first on line {first_line})"
+        return f"duplicate {described} (first on line {rows.line(int(first_row[index]))})"
 
     rows.report(duplicate, keys[-1], message)
 

@@ -44,6 +44,15 @@ class Problems:
         else:
             self.omitted += 1
 
+    def extend(self, other: Problems) -> None:
+        """Add another collection's problems (and its count of omitted ones) after these."""
+        for problem in other.items:
+            if self.room:
+                self.items.append(problem)
+            else:
+                self.omitted += 1
+        self.omitted += other.omitted
+
     def skip(self, count: int) -> None:
         """Count problems found in bulk but not spelled out (the limit was reached)."""
         self.omitted += count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -43,14 +44,23 @@ def _read(source: _Source, problems: Problems, label: str) -> Bundle:
     sku_map = None
     if SKU_MAP in source.files:
         sku_map = _read_file(source, "sku_map", SKU_MAP, problems)
-    roles: dict[str, RoleSnapshot] = {}
-    for role in ROLES:
-        if manifest is not None and role in manifest.systems:
-            kind, taken_at = manifest.systems[role]
-            frames = _read_role(source, role, problems)
-            roles[role] = RoleSnapshot(role=role, kind=kind, taken_at=taken_at, frames=frames)
-    if problems or manifest is None:
+    systems = manifest.systems if manifest is not None else {}
+    present = [role for role in ROLES if role in systems]
+    # Two roles at a time: parsing is mostly single-threaded Arrow kernels, so a second role keeps
+    # the other core busy. Each role collects its own problems, merged in role order.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(_read_role, source, role, Problems(problems.limit)) for role in present
+        ]
+        results = [future.result() for future in futures]
+    for _, role_problems in results:
+        problems.extend(role_problems)
+    if problems or manifest is None or manifest.as_of is None:
         raise BundleError.from_problems(problems, source=label)
+    roles = {}
+    for role, (frames, _) in zip(present, results, strict=True):
+        kind, taken_at = systems[role]
+        roles[role] = RoleSnapshot(role=role, kind=kind, taken_at=taken_at, frames=frames)
     return Bundle(
         as_of=manifest.as_of,
         currency=manifest.currency,
@@ -128,9 +138,12 @@ def _is_nested_manifest(name: str) -> bool:
 
 @dataclass
 class _Manifest:
-    as_of: pd.Timestamp
+    """bundle.json as far as it is valid: a role is present once named, even with a bad entry,
+    so that its files are still checked and every problem reported in one go."""
+
+    as_of: pd.Timestamp | None
     currency: str
-    systems: dict[str, tuple[str, pd.Timestamp]]
+    systems: dict[str, tuple[str, pd.Timestamp | None]]
 
 
 def _read_manifest(source: _Source, problems: Problems) -> _Manifest | None:
@@ -144,55 +157,49 @@ def _read_manifest(source: _Source, problems: Problems) -> _Manifest | None:
     if not isinstance(data, dict):
         problems.add(MANIFEST, "expected a JSON object with as_of, currency and systems")
         return None
-    before = problems.total
     as_of = _timestamp_field(data, "as_of", "as_of", problems)
     currency = data.get("currency")
     if currency in (None, ""):
-        problems.add(
-            MANIFEST, "currency is required (an ISO 4217 code such as GBP)", column="currency"
-        )
+        message = "currency is required (an ISO 4217 code such as GBP)"
+        problems.add(MANIFEST, message, column="currency")
     elif not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
-        problems.add(
-            MANIFEST, f"currency {_quote(currency)} is not an ISO 4217 code", column="currency"
-        )
-    systems = _systems(data.get("systems"), as_of, problems)
-    if problems.total > before or as_of is None:
-        return None
-    return _Manifest(as_of=as_of, currency=currency.upper(), systems=systems)
+        message = f"currency {_quote(currency)} is not an ISO 4217 code"
+        problems.add(MANIFEST, message, column="currency")
+    currency = currency.upper() if isinstance(currency, str) else ""
+    return _Manifest(as_of, currency, _systems(data.get("systems"), as_of, problems))
 
 
 def _systems(
     value: Any, as_of: pd.Timestamp | None, problems: Problems
-) -> dict[str, tuple[str, pd.Timestamp]]:
+) -> dict[str, tuple[str, pd.Timestamp | None]]:
     if value is None:
         problems.add(MANIFEST, "systems is required: name each system present", column="systems")
         return {}
     if not isinstance(value, dict) or not value:
-        message = "systems must name at least one of store, erp, wms as an object"
+        message = "systems must be an object naming at least one of store, erp, wms"
         problems.add(MANIFEST, message, column="systems")
         return {}
-    systems: dict[str, tuple[str, pd.Timestamp]] = {}
+    systems: dict[str, tuple[str, pd.Timestamp | None]] = {}
     for role, entry in value.items():
         where = f"systems.{role}"
         if role not in ROLES:
             message = f"systems: unknown role '{role}' (expected store, erp or wms)"
             problems.add(MANIFEST, message, column="systems")
             continue
-        if isinstance(entry, str):
-            # The plain form names only the kind; the snapshot is then taken at as_of.
-            entry = {"kind": entry}
-        if not isinstance(entry, dict):
+        # The plain form names only the kind; the snapshot is then taken at as_of.
+        details = {"kind": entry} if isinstance(entry, str) else entry
+        if not isinstance(details, dict):
             message = f"{where} must be a kind string or an object with kind and taken_at"
             problems.add(MANIFEST, message, column=where)
-            continue
-        kind = entry.get("kind", "")
+            details = {}
+        kind = details.get("kind", "")
         if not isinstance(kind, str):
             problems.add(MANIFEST, f"{where}.kind must be a string", column=f"{where}.kind")
+            kind = ""
         taken_at = as_of
-        if entry.get("taken_at") is not None:
-            taken_at = _timestamp_field(entry, "taken_at", f"{where}.taken_at", problems)
-        if isinstance(kind, str) and taken_at is not None:
-            systems[role] = (kind, taken_at)
+        if details.get("taken_at") is not None:
+            taken_at = _timestamp_field(details, "taken_at", f"{where}.taken_at", problems)
+        systems[role] = (kind, taken_at)
     return systems
 
 
@@ -279,7 +286,9 @@ def _check_layout(source: _Source, manifest: _Manifest | None, problems: Problem
             problems.add(f"{folder}/", "not a role folder: expected store/, erp/ or wms/")
 
 
-def _read_role(source: _Source, role: str, problems: Problems) -> dict[str, pd.DataFrame]:
+def _read_role(
+    source: _Source, role: str, problems: Problems
+) -> tuple[dict[str, pd.DataFrame], Problems]:
     frames: dict[str, pd.DataFrame] = {}
     orders_label = f"{role}/orders.csv"
     for file in PARSE_ORDER:
@@ -301,7 +310,7 @@ def _read_role(source: _Source, role: str, problems: Problems) -> dict[str, pd.D
         if frame is not None:
             frames[file] = frame
     # Keep the files in their canonical order whatever order they were parsed in.
-    return {file: frames[file] for file in FILES if file in frames}
+    return {file: frames[file] for file in FILES if file in frames}, problems
 
 
 def _read_file(
