@@ -1,4 +1,4 @@
-"""Tiny bundle factory for tests: write a bundle directory from plain dicts, optionally read it back.
+"""Tiny bundle factory for tests: write a bundle directory from plain dicts, maybe read it back.
 
     bundle = make_bundle(
         tmp_path,
