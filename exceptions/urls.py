@@ -6,4 +6,5 @@ app_name = "exceptions"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("<int:pk>/", views.detail, name="detail"),
 ]
