@@ -74,11 +74,6 @@ def save_snapshots(bundle: Bundle, *, source: str, source_name: str) -> list[Sna
                 taken_at=pd.Timestamp(role_snapshot.taken_at).to_pydatetime(),
                 source=source,
                 source_name=source_name,
-                extra_columns={
-                    file: extras
-                    for file, frame in present.items()
-                    if (extras := _extras(file, frame))
-                },
             )
             counts = {file: add_rows(snapshot, file, frame) for file, frame in present.items()}
             snapshot.mark_complete(counts)
@@ -94,7 +89,13 @@ def add_rows(snapshot: Snapshot, file: str, frame: pd.DataFrame) -> int:
         raise SnapshotImmutable(f"snapshot {snapshot.pk} is {status}; its rows cannot change")
     if frame.empty:
         return 0
-    extras = snapshot.extra_columns.get(file) or _extras(file, frame)
+    extras = _extras(file, frame)
+    known = snapshot.extra_columns.get(file, [])
+    if any(col not in known for col in extras):
+        # Remember the names in order: load_frame rebuilds the columns from them.
+        merged = [*known, *(col for col in extras if col not in known)]
+        snapshot.extra_columns = {**snapshot.extra_columns, file: merged}
+        snapshot.save(update_fields=["extra_columns"])
     if use_copy():
         with connection.wrap_database_errors:  # psycopg's errors as Django's, as for queries
             _copy_in(snapshot.pk, file, frame, extras)
@@ -266,7 +267,7 @@ def _csv_block(
     out = pa.BufferOutputStream()
     # quoting "needed" quotes every string, so '' stays an empty string while an unquoted empty
     # field is NULL, which is how COPY's CSV format reads them.
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed", batch_size=65_536)
     pacsv.write_csv(pa.table(arrays), out, options)
     return memoryview(out.getvalue())
 

@@ -250,3 +250,20 @@ def test_load_bundle_orders_roles_and_accepts_stored_sku_maps() -> None:
     assert loaded.as_of == pd.Timestamp(AS_OF)
     assert loaded.sku_map is None
     assert set(FILES) == {f for role in loaded.roles.values() for f in role.frames}
+
+
+def test_rows_added_in_pages_load_back_in_order_with_every_extra_column(storage_path: str) -> None:
+    snapshot = Snapshot.objects.create(
+        role="store", taken_at=pd.Timestamp(AS_OF), source="connector"
+    )
+    first = frame("stock", [{"sku": "A", "on_hand": 1, "bin": "X1"}], extras=("bin",))
+    second = frame("stock", [{"sku": "B", "on_hand": 2, "zone": "cold"}], extras=("zone",))
+
+    assert add_rows(snapshot, "stock", first) == 1
+    assert add_rows(snapshot, "stock", second) == 1
+    snapshot.mark_complete({"stock": 2})
+
+    loaded = store.load_frame(Snapshot.objects.get(pk=snapshot.pk), "stock")
+    assert loaded["sku"].tolist() == ["A", "B"]
+    assert loaded["bin"].tolist() == ["X1", pd.NA]
+    assert loaded["zone"].tolist() == [pd.NA, "cold"]
