@@ -5,9 +5,9 @@
 - `write_bundle(bundle, path)` → the canonical on-disk form.
 """
 
-from reconciliation.bundle.parse import parse_table
+from reconciliation.bundle.parse import parse_table, parse_timestamp
 from reconciliation.bundle.problems import BundleError, Problem, Problems
-from reconciliation.bundle.reader import parse_timestamp, read_bundle
+from reconciliation.bundle.reader import read_bundle
 from reconciliation.bundle.writer import write_bundle
 
 __all__ = [

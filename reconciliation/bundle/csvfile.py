@@ -22,7 +22,11 @@ def read_csv_table(source: Path | bytes, *, label: str, problems: Problems) -> p
     Returns None, with problems added, when the file cannot be read as a UTF-8 CSV with a header
     and the same number of fields on every record.
     """
-    head = source[:HEAD_BYTES] if isinstance(source, bytes) else _head(source)
+    try:
+        head = source[:HEAD_BYTES] if isinstance(source, bytes) else _head(source)
+    except OSError as exc:
+        problems.add(label, f"cannot be read ({exc.strerror or exc})")
+        return None
     header = _header(head, label, problems)
     if header is None:
         return None

@@ -7,6 +7,7 @@ only loops over failing rows, and only as many as the problem limit leaves room 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,6 +37,9 @@ from reconciliation.frames import (
 # Sign, whole units (14 digits fit decimal(18, 4)) and up to 4 decimal places.
 MONEY_PATTERN = r"^-?\d{1,14}(?:\.\d{1,4})?$"
 INT_PATTERN = r"^-?\d{1,18}$"
+# ISO 8601 extended format: a date, optionally a time (to the hour, minute, second or fraction)
+# and an offset. Checked before parsing because pandas also takes words like "today".
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
 FLOAT_PATTERN = r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
 TRUE_WORDS = ("true", "yes", "1")
 FALSE_WORDS = ("false", "no", "0")
@@ -121,7 +125,7 @@ def parse_table(
     if order_refs is not None and "order_ref" in values:
         _check_order_refs(values["order_ref"], order_refs, orders_label, rows)
 
-    _fill_defaults(file, values)
+    _fill_defaults(file, values, rows.count)
     frame = _to_frame(schema, values, rows)
     order = {column: position for position, column in enumerate(columns)}
     problems.items[start:] = sorted(
@@ -247,7 +251,8 @@ def _convert(
         checked(pc.or_(true, false), "is not a boolean (true/false, yes/no, 1/0)")
         return pc.if_else(true, True, pc.if_else(false, False, pa.scalar(None, pa.bool_())))
     if kind == TIME:
-        return _timestamps(column, cells, rows)
+        valid = pc.match_substring_regex(cells, TIMESTAMP_PATTERN)
+        return _timestamps(column, checked(valid, "is not an ISO 8601 timestamp"), rows)
     raise ValueError(f"unknown column kind {kind!r}")
 
 
@@ -270,7 +275,7 @@ def _ten_thousandths(amounts: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _timestamps(column: str, cells: pa.ChunkedArray, rows: _Rows) -> pa.ChunkedArray:
-    """ISO 8601 to UTC; a timestamp without an offset is UTC."""
+    """ISO 8601 text (already checked against TIMESTAMP_PATTERN) to UTC; naive means UTC."""
     try:
         # Arrow's parser is ~10x faster but refuses naive timestamps and dates: pandas takes those.
         return cells.cast(_TIME_TYPE)
@@ -289,6 +294,17 @@ def _timestamps(column: str, cells: pa.ChunkedArray, rows: _Rows) -> pa.ChunkedA
     )
     parsed = parsed.mask(out_of_range).astype(PANDAS_DTYPES[TIME])
     return pa.chunked_array([pa.array(parsed, type=_TIME_TYPE)])
+
+
+def parse_timestamp(value: str) -> pd.Timestamp | None:
+    """One ISO 8601 timestamp in UTC (naive = UTC), or None when it is not one."""
+    value = value.strip()
+    if not re.fullmatch(TIMESTAMP_PATTERN, value):
+        return None
+    stamp = pd.to_datetime(value, format="ISO8601", utc=True, errors="coerce")
+    if pd.isna(stamp) or not TIME_MIN <= stamp <= TIME_MAX:
+        return None
+    return stamp.as_unit("ns")
 
 
 def _check_unique(keys: Sequence[str], values: dict[str, pa.ChunkedArray], rows: _Rows) -> None:
@@ -332,9 +348,10 @@ def _check_order_refs(
     )
 
 
-def _fill_defaults(file: str, values: dict[str, pa.ChunkedArray]) -> None:
-    if file == "products" and "is_stock_item" in values:
-        values["is_stock_item"] = pc.fill_null(values["is_stock_item"], True)
+def _fill_defaults(file: str, values: dict[str, pa.ChunkedArray], count: int) -> None:
+    if file == "products":
+        flags = values.get("is_stock_item", pa.chunked_array([pa.nulls(count, pa.bool_())]))
+        values["is_stock_item"] = pc.fill_null(flags, True)
     if file == "stock" and {"on_hand", "allocated"} <= values.keys():
         derived = pc.subtract(values["on_hand"], values["allocated"])
         if "available" in values:

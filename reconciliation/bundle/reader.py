@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from reconciliation.bundle.csvfile import read_csv_table
-from reconciliation.bundle.parse import TIME_MAX, TIME_MIN, parse_table
+from reconciliation.bundle.parse import parse_table, parse_timestamp
 from reconciliation.bundle.problems import BundleError, Problems
 from reconciliation.frames import FILES, ROLES, Bundle, RoleSnapshot
 from reconciliation.settings import ReconSettings, SettingsError
@@ -20,8 +21,6 @@ from reconciliation.settings import ReconSettings, SettingsError
 MANIFEST = "bundle.json"
 CONFIG = "config.json"
 SKU_MAP = "sku_map.csv"
-# Parse orders before the files whose order_ref must be in them.
-PARSE_ORDER = ("orders", *(file for file in FILES if file != "orders"))
 ROLE_FILES = ", ".join(f"{file}.csv" for file in FILES)
 
 
@@ -71,6 +70,10 @@ def _read(source: _Source, problems: Problems, label: str) -> Bundle:
     )
 
 
+class UnreadableError(Exception):
+    """A file listed in the bundle whose bytes cannot be had (a damaged zip member)."""
+
+
 class _Source:
     """The files of a bundle directory or of the bundle folder inside a zip, by relative path."""
 
@@ -83,7 +86,10 @@ class _Source:
     def data(self, name: str) -> Path | bytes:
         if self.root is not None:
             return self.root / name
-        return self.archive.read(self.prefix + name)
+        try:
+            return self.archive.read(self.prefix + name)
+        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+            raise UnreadableError(f"cannot be read from the zip ({exc})") from exc
 
     def read_bytes(self, name: str) -> bytes:
         data = self.data(name)
@@ -105,10 +111,13 @@ def _open_source(path: Path, problems: Problems) -> _Source | None:
         }
         return _Source(files, root=path)
     if not path.exists():
-        problems.add(path.name, "no such file or directory")
+        problems.add(str(path), "no such file or directory")
         return None
     if not zipfile.is_zipfile(path):
-        problems.add(path.name, "not a bundle: expected a directory or a .zip file")
+        message = "not a bundle: expected a directory or a .zip file"
+        if path.suffix.lower() == ".zip":
+            message = "not a valid zip file"
+        problems.add(str(path), message)
         return None
     archive = zipfile.ZipFile(path)
     names = [name for name in archive.namelist() if not _ignored(name)]
@@ -148,8 +157,8 @@ class _Manifest:
 
 def _read_manifest(source: _Source, problems: Problems) -> _Manifest | None:
     if MANIFEST not in source.files:
-        where = "at the zip's root or in a folder one level down" if source.archive else "here"
-        problems.add(MANIFEST, f"not found {where}: every bundle needs a manifest")
+        where = " at the zip's root or in a folder one level down" if source.archive else ""
+        problems.add(MANIFEST, f"not found{where}: every bundle needs a manifest")
         return None
     data = _read_json(source, MANIFEST, problems)
     if data is None:
@@ -217,15 +226,6 @@ def _timestamp_field(
     return parsed
 
 
-def parse_timestamp(value: str) -> pd.Timestamp | None:
-    """One ISO 8601 timestamp in UTC (naive = UTC), or None when it is not one."""
-    parsed = pd.to_datetime(pd.Series([value.strip()]), format="ISO8601", utc=True, errors="coerce")
-    stamp = parsed.iloc[0]
-    if pd.isna(stamp) or not TIME_MIN <= stamp <= TIME_MAX:
-        return None
-    return pd.Timestamp(stamp).as_unit("ns")
-
-
 def _quote(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else json.dumps(value)
 
@@ -233,6 +233,9 @@ def _quote(value: Any) -> str:
 def _read_json(source: _Source, name: str, problems: Problems) -> Any:
     try:
         text = source.read_bytes(name).decode("utf-8-sig")
+    except UnreadableError as exc:
+        problems.add(name, str(exc))
+        return None
     except UnicodeDecodeError:
         problems.add(name, "not valid UTF-8 text: save the file as UTF-8")
         return None
@@ -291,7 +294,8 @@ def _read_role(
 ) -> tuple[dict[str, pd.DataFrame], Problems]:
     frames: dict[str, pd.DataFrame] = {}
     orders_label = f"{role}/orders.csv"
-    for file in PARSE_ORDER:
+    # FILES has orders before order_lines and shipments, whose order_refs are checked against it.
+    for file in FILES:
         name = f"{role}/{file}.csv"
         if name not in source.files:
             continue
@@ -309,14 +313,17 @@ def _read_role(
         frame = _read_file(source, file, name, problems, order_refs=order_refs)
         if frame is not None:
             frames[file] = frame
-    # Keep the files in their canonical order whatever order they were parsed in.
-    return {file: frames[file] for file in FILES if file in frames}, problems
+    return frames, problems
 
 
 def _read_file(
     source: _Source, file: str, name: str, problems: Problems, *, order_refs: Any = None
 ) -> pd.DataFrame | None:
-    table = read_csv_table(source.data(name), label=name, problems=problems)
+    try:
+        table = read_csv_table(source.data(name), label=name, problems=problems)
+    except UnreadableError as exc:
+        problems.add(name, str(exc))
+        return None
     if table is None:
         return None
     role = name.partition("/")[0]
