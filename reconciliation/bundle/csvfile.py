@@ -14,6 +14,7 @@ from reconciliation.bundle.problems import Problems
 HEAD_BYTES = 1 << 20
 BLOCK_BYTES = 16 << 20
 _BOM = b"\xef\xbb\xbf"
+UTF8_MESSAGE = "not valid UTF-8 text: save the file as UTF-8"
 
 
 def read_csv_table(source: Path | bytes, *, label: str, problems: Problems) -> pa.Table | None:
@@ -34,7 +35,10 @@ def read_csv_table(source: Path | bytes, *, label: str, problems: Problems) -> p
     try:
         table = _read(source, header, invalid, use_threads=True)
     except pa.ArrowInvalid as exc:
-        problems.add(label, _reader_message(str(exc)))
+        if "invalid UTF8" in str(exc):
+            problems.add(label, UTF8_MESSAGE, line=_first_bad_utf8_line(source))
+        else:
+            problems.add(label, _reader_message(str(exc)))
         return None
     if not invalid:
         return table
@@ -66,7 +70,7 @@ def _header(head: bytes, label: str, problems: Problems) -> list[str] | None:
     try:
         text = first_line.decode("utf-8")
     except UnicodeDecodeError:
-        problems.add(label, "not valid UTF-8 text: save the file as UTF-8", line=1)
+        problems.add(label, UTF8_MESSAGE, line=1)
         return None
     return next(csv.reader(io.StringIO(text)))
 
@@ -95,9 +99,17 @@ def _read(
     )
 
 
+def _first_bad_utf8_line(source: Path | bytes) -> int | None:
+    """The line of the first byte that is not UTF-8 (error path only: reads the whole file)."""
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return None
+
+
 def _reader_message(error: str) -> str:
-    if "invalid UTF8" in error:
-        return "not valid UTF-8 text: save the file as UTF-8"
     if "Empty CSV file" in error:
         return "the file is empty: a header row is required"
     return f"not a readable CSV file ({error.splitlines()[0]})"

@@ -39,7 +39,11 @@ MONEY_PATTERN = r"^-?\d{1,14}(?:\.\d{1,4})?$"
 INT_PATTERN = r"^-?\d{1,18}$"
 # ISO 8601 extended format: a date, optionally a time (to the hour, minute, second or fraction)
 # and an offset. Checked before parsing because pandas also takes words like "today".
-TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
+TIMESTAMP_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)?"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
 FLOAT_PATTERN = r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
 TRUE_WORDS = ("true", "yes", "1")
 FALSE_WORDS = ("false", "no", "0")
@@ -201,7 +205,7 @@ def _clean_cells(cells: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _clean_chunk(chunk: pa.StringArray) -> pa.StringArray:
-    """Trimmed, with empty cells null; copies the text only when some cell needs trimming."""
+    """Trimmed, with empty (or all-whitespace) cells null."""
     chunk = pc.utf8_trim_whitespace(chunk)
     empty = pc.fill_null(pc.equal(pc.binary_length(chunk), 0), True)
     if not pc.any(empty).as_py():

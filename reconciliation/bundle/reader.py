@@ -77,15 +77,23 @@ class UnreadableError(Exception):
 class _Source:
     """The files of a bundle directory or of the bundle folder inside a zip, by relative path."""
 
-    def __init__(self, files: set[str], root: Path | None = None, archive: Any = None) -> None:
+    def __init__(
+        self,
+        files: set[str],
+        *,
+        root: Path | None = None,
+        archive: zipfile.ZipFile | None = None,
+        prefix: str = "",
+    ) -> None:
         self.files = files
         self.root = root
         self.archive = archive
-        self.prefix = ""
+        self.prefix = prefix
 
     def data(self, name: str) -> Path | bytes:
         if self.root is not None:
             return self.root / name
+        assert self.archive is not None
         try:
             return self.archive.read(self.prefix + name)
         except (zipfile.BadZipFile, zlib.error, OSError) as exc:
@@ -125,14 +133,13 @@ def _open_source(path: Path, problems: Problems) -> _Source | None:
     if MANIFEST not in names:
         folders = sorted(name[: -len(MANIFEST)] for name in names if _is_nested_manifest(name))
         if len(folders) > 1:
+            archive.close()
             listed = ", ".join(folders)
             problems.add(MANIFEST, f"the zip holds several bundles ({listed}): zip one at a time")
             return None
         prefix = folders[0] if folders else ""
     files = {name[len(prefix) :] for name in names if name.startswith(prefix) and name[-1] != "/"}
-    source = _Source(files, archive=archive)
-    source.prefix = prefix
-    return source
+    return _Source(files, archive=archive, prefix=prefix)
 
 
 def _ignored(name: str) -> bool:

@@ -294,7 +294,7 @@ def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
 
     problems = raw_bundle_problems(tmp_path, "store/orders.csv", data.encode("latin-1"))
 
-    assert problems == ["store/orders.csv: not valid UTF-8 text: save the file as UTF-8"]
+    assert problems == ["store/orders.csv line 3: not valid UTF-8 text: save the file as UTF-8"]
 
 
 def test_a_header_that_is_not_utf8(tmp_path: Path) -> None:
