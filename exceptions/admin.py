@@ -19,28 +19,21 @@ class EventInline(admin.TabularInline):
 
 @admin.register(ExceptionRecord)
 class ExceptionRecordAdmin(admin.ModelAdmin):
+    # View only: every change to an exception goes through the sync or an action, which write
+    # the event saying who changed what; an admin edit would leave no trace.
     list_display = ("id", "priority", "rule", "key", "team", "status", "score", "last_seen")
     list_filter = ("status", "priority", "owner", "team")
-    search_fields = ("=key", "rule")
-    list_select_related = ("assignee",)
-    raw_id_fields = ("assignee", "first_run", "last_run")
-    # Status changes belong to actions that write events; the admin only inspects.
-    readonly_fields = (
-        "rule",
-        "key",
-        "status",
-        "first_seen",
-        "last_seen",
-        "times_seen",
-        "resolved_at",
-        "resolution",
-        "first_run",
-        "last_run",
-    )
+    search_fields = ("=key", "=rule")
     show_full_result_count = False  # no COUNT(*) over a large table on every page
     inlines = (EventInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
 
 

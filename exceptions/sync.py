@@ -246,7 +246,6 @@ WITH ins AS (
            %(run)s::bigint, %(run)s::bigint
     FROM {_TEMP} f
     WHERE NOT EXISTS (SELECT 1 FROM {_RECORD} e WHERE e.rule = f.rule AND e.key = f.key)
-    ORDER BY f.score DESC
     ON CONFLICT (rule, key) DO NOTHING
     RETURNING id
 ), ev AS (
@@ -341,6 +340,7 @@ def _record_orm(
     existing: dict[tuple[str, str], tuple[int, str, str]] = {
         (rule, key): (pk, status, priority)
         for pk, rule, key, status, priority in records.filter(wanted)
+        .order_by()  # no need for the model's default ordering here
         .values_list("id", "rule", "key", "status", "priority")
         .iterator(chunk_size=5_000)
     }
