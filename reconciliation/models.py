@@ -6,6 +6,7 @@ frames it was saved from; `store.py` writes and reads them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -268,8 +269,31 @@ class ReconciliationRun(models.Model):
             with transaction.atomic():
                 run.save(force_insert=True)
         except IntegrityError as exc:
-            raise RunAlreadyRunning("another reconciliation run is already running") from exc
+            raise RunAlreadyRunning(cls._already_running()) from exc
         return run
+
+    @classmethod
+    def fail_abandoned(cls, older_than: timedelta) -> int:
+        """Fail runs left `running` by a process that died (killed, out of memory): otherwise
+        they would hold the one running slot for ever. Returns how many."""
+        now = timezone.now()
+        return cls.objects.filter(
+            status=cls.Status.RUNNING, started_at__lt=now - older_than
+        ).update(
+            status=cls.Status.FAILED,
+            finished_at=now,
+            error=f"abandoned: still running after {older_than} (its process has gone)",
+        )
+
+    @classmethod
+    def _already_running(cls) -> str:
+        running = cls.objects.filter(status=cls.Status.RUNNING).first()
+        if running is None:  # finished in between: the caller may simply try again
+            return "another reconciliation run was running"
+        return (
+            f"reconciliation run {running.pk} is already running "
+            f"(since {running.started_at:%Y-%m-%d %H:%M:%S %Z})"
+        )
 
     def _move(self, status: str) -> None:
         if status not in self.TRANSITIONS[self.status]:
@@ -287,7 +311,7 @@ class ReconciliationRun(models.Model):
         except IntegrityError as exc:
             self.status = self.Status.PENDING
             self.started_at = None
-            raise RunAlreadyRunning("another reconciliation run is already running") from exc
+            raise RunAlreadyRunning(self._already_running()) from exc
 
     def complete(self, **fields: Any) -> None:
         """running → complete, storing results such as counts, timings and totals."""

@@ -11,7 +11,9 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from exceptions.sync import record_exceptions
 from integration.models import SettingsProfile
@@ -26,8 +28,11 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
+# A run still `running` after this long lost its process: the largest bundles take minutes.
+ABANDONED_AFTER = timedelta(hours=2)
 
-def effective_settings(config: dict) -> ReconSettings:
+
+def effective_settings(config: dict[str, Any]) -> ReconSettings:
     """A bundle's config.json laid over the settings profile (itself over the rules.md defaults)."""
     return ReconSettings.from_mapping(config, base=SettingsProfile.current())
 
@@ -83,7 +88,7 @@ def _run(
             totals = record_exceptions(run, result.exceptions, result.rules_run)
         result.timings = {**timings, **result.timings}
         run.complete(timings=result.timings, counts=result.counts, totals=totals)
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C too: a run left `running` would block every other
         _fail(run, exc)
         raise
     return run, result
@@ -105,6 +110,8 @@ def _begin(
         "settings": settings.to_json(),
         "sku_map": sku_map_records(bundle.sku_map),
     }
+    if abandoned := ReconciliationRun.fail_abandoned(ABANDONED_AFTER):
+        logger.warning("marked %d abandoned reconciliation run(s) failed", abandoned)
     if run is None:
         return ReconciliationRun.begin(**fields)
     for name, value in fields.items():
@@ -114,7 +121,7 @@ def _begin(
     return run
 
 
-def _fail(run: ReconciliationRun, exc: Exception) -> None:
+def _fail(run: ReconciliationRun, exc: BaseException) -> None:
     try:
         run.fail(f"{type(exc).__name__}: {exc}")
     except Exception:

@@ -112,8 +112,10 @@ def load_bundle(
     config: dict[str, Any] | None = None,
     sku_map: pd.DataFrame | Sequence[dict[str, str]] | None = None,
     source: str = "",
+    sync_failures: list[dict[str, Any]] | None = None,
 ) -> Bundle:
-    """The Bundle the snapshots were saved from (one snapshot per role)."""
+    """The Bundle the snapshots were saved from (one snapshot per role); the rest of a Bundle
+    (as_of, currency, config, sku_map) is the run's and comes in as arguments."""
     roles: dict[str, RoleSnapshot] = {}
     for snapshot in snapshots:
         if snapshot.role in roles:
@@ -132,6 +134,7 @@ def load_bundle(
         sku_map=sku_map_frame(sku_map),
         config=dict(config or {}),
         source=source,
+        sync_failures=list(sync_failures or []),
     )
 
 

@@ -125,9 +125,14 @@ def test_a_broken_bundle_exits_non_zero(broken_bundle_dir: Path, tmp_path: Path)
 
 
 def test_a_run_in_progress_refuses_a_second(small_bundle_dir: Path) -> None:
-    ReconciliationRun.begin(source="bundle: elsewhere")
+    running = ReconciliationRun.begin(source="bundle: elsewhere")
 
-    with pytest.raises(CommandError, match="already running; nothing was saved"):
+    with pytest.raises(CommandError) as caught:
         reconcile_bundle(str(small_bundle_dir))
+
+    since = f"{running.started_at:%Y-%m-%d %H:%M:%S} UTC"
+    assert str(caught.value) == (
+        f"reconciliation run {running.pk} is already running (since {since}); nothing was saved"
+    )
 
     assert Snapshot.objects.count() == 0

@@ -1,7 +1,9 @@
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from exceptions.models import ExceptionRecord
 from integration.models import SettingsProfile
@@ -122,6 +124,29 @@ def test_a_reconciliation_is_refused_while_another_runs(small_bundle_dir: Path) 
 
     assert ReconciliationRun.objects.count() == 1
     assert Snapshot.objects.count() == 0
+
+
+def test_a_run_abandoned_by_a_dead_process_is_failed_and_frees_the_slot(
+    small_bundle_dir: Path,
+) -> None:
+    stale = ReconciliationRun.begin(source="bundle: killed")
+    ReconciliationRun.objects.filter(pk=stale.pk).update(
+        started_at=timezone.now() - runs.ABANDONED_AFTER - timedelta(minutes=1)
+    )
+
+    run, _ = reconcile_path(small_bundle_dir)
+
+    stale.refresh_from_db()
+    assert stale.status == "failed"
+    assert stale.error == "abandoned: still running after 2:00:00 (its process has gone)"
+    assert run.status == "complete"
+
+
+def test_a_recent_run_is_not_taken_for_abandoned() -> None:
+    ReconciliationRun.begin(source="bundle: busy")
+
+    assert ReconciliationRun.fail_abandoned(runs.ABANDONED_AFTER) == 0
+    assert ReconciliationRun.objects.get().status == "running"
 
 
 def test_the_slot_is_free_again_once_a_run_finishes(small_bundle_dir: Path) -> None:
