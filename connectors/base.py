@@ -92,6 +92,12 @@ class Connector:
         self.settings = settings
         self.client = client  # connectors.http.HttpClient
 
+    @classmethod
+    def client_options(cls, settings: ConnectionSettings) -> dict[str, Any]:
+        """Keyword arguments for connectors.http.HttpClient (auth, headers, rate_limit,
+        timeouts): how this system's client authenticates and paces itself."""
+        return {}
+
     def check(self) -> str:
         """One cheap authenticated call; a short description of what answered, or ConnectorError."""
         raise NotImplementedError

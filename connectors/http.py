@@ -22,6 +22,10 @@ Usage, for connector authors::
     body = client.post_json("/graphql", json={...}, idempotent=True)   # a read over POST
     client.requests                                   # requests sent, retries included
 
+A connector class says how its client is built by overriding `Connector.client_options(settings)`
+(auth, headers, rate_limit, timeouts); `client_for(settings)` builds it, with the rate limit
+bucket keyed by the credential, and `connector_for(settings)` gives the connector over it.
+
 - Every failure is a `connectors.base.ConnectorError`: `permanent=True` for 400/401/403/404/other
   4xx, redirects, malformed JSON or XML and refused URLs; `permanent=False` for timeouts, network
   errors, 5xx and 429 once the retries are spent. `status` holds the HTTP status when there was one.
@@ -49,7 +53,7 @@ import httpx
 from django.conf import settings
 from httpx_retries import Retry, retry_request
 
-from connectors.base import ConnectorError
+from connectors.base import ConnectionSettings, Connector, ConnectorError, connector_class
 
 
 class _RedactQueries(logging.Filter):
@@ -619,3 +623,15 @@ def parse_xml(response: httpx.Response) -> ET.Element:
             permanent=True,
             status=response.status_code,
         ) from None
+
+
+def client_for(settings: ConnectionSettings, **overrides: Any) -> HttpClient:
+    """The HTTP client for a connection, as its connector class asks (`client_options`)."""
+    options = {**connector_class(settings.kind).client_options(settings), **overrides}
+    options.setdefault("rate_key", credential_key(settings.base_url, settings.credentials))
+    return HttpClient(settings.base_url, **options)
+
+
+def connector_for(settings: ConnectionSettings, **overrides: Any) -> Connector:
+    """A connector for a connection over its own client (close it with `connector.client.close()`)."""
+    return connector_class(settings.kind)(settings, client_for(settings, **overrides))
