@@ -29,9 +29,9 @@ def frame(file: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     for column, kind in schema.items():
         values = [row.get(column) for row in rows]
         if kind == TIME:
-            columns[column] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
-                PANDAS_DTYPES[TIME]
-            )
+            # Whole seconds, as the source systems export them.
+            stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True).dt.floor("s")
+            columns[column] = stamps.astype(PANDAS_DTYPES[TIME])
         else:
             columns[column] = pd.array(values, dtype=PANDAS_DTYPES[kind])
     return pd.DataFrame(columns)

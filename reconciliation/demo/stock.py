@@ -99,13 +99,14 @@ def plan_stock(world: World, orders: list[Order], skus: list[str]) -> StockPlan:
                 plan.committed.update(_stock_units(before))
 
     rng = world.rng
-    for rank, sku in enumerate(skus):
+    for sku in skus:
         floor = max(
             plan.wms_allocated[sku] + plan.committed[sku],
             plan.erp_allocated[sku] - plan.pending[sku],
         )
         sold_out = rng.random() < 0.05
-        free = 0 if sold_out else int(rng.poisson(8 + 160 / (1 + rank) ** 0.5))
+        # Bestsellers are bought deep, the tail a few of each size.
+        free = 0 if sold_out else int(rng.poisson(6 + 3000 * world.popularity(sku)))
         plan.wms_on_hand[sku] = floor + free
         if plan.wms_on_hand[sku] > 12 and rng.random() < 0.1:
             plan.second_location.add(sku)

@@ -161,6 +161,7 @@ class World:
         self._skus = np.array([p.sku for p in products])
         weights = np.array([p.weight for p in products])
         self._weights = weights / weights.sum()
+        self._index = {sku: i for i, sku in enumerate(self._skus)}
         self.orders: list[Order] = []
         self.reserved: set[str] = set()  # SKUs given to anomalies, kept out of stock anomalies
         self._parcel_number = 0
@@ -176,6 +177,10 @@ class World:
 
     def hours(self, low: float, high: float) -> timedelta:
         return timedelta(hours=float(self.rng.uniform(low, high)))
+
+    def popularity(self, sku: str) -> float:
+        """The SKU's share of units sold (all SKUs sum to 1)."""
+        return float(self._weights[self._index[sku]])
 
     def popular_skus(self, count: int) -> list[str]:
         chosen = self.rng.choice(self._skus, size=count, replace=False, p=self._weights)
