@@ -103,3 +103,22 @@ def test_an_empty_table_gives_an_empty_canonical_frame() -> None:
     assert list(problems) == []
     assert list(frame.columns) == list(SCHEMAS["products"])
     assert len(frame) == 0
+
+
+def test_surrounding_whitespace_is_trimmed_wherever_it_is() -> None:
+    cells = ["", "A", "  ", "B ", "\tC", "\u00a0D", "E\u3000", "F G", "H\n", ""]
+    table = pa.table({"sku": [f"S{i}" for i in range(len(cells))], "name": cells})
+
+    frame, problems = parse_table("products", table, label="p")
+
+    assert list(problems) == []
+    assert frame["name"].tolist() == [pd.NA, "A", pd.NA, "B", "C", "D", "E", "F G", "H", pd.NA]
+
+
+def test_a_column_without_surrounding_whitespace_is_left_as_it_is() -> None:
+    table = pa.table({"sku": ["A", "B", "C"], "name": ["x y", "", "z"]})
+
+    frame, _ = parse_table("products", table, label="p")
+
+    assert frame["sku"].tolist() == ["A", "B", "C"]
+    assert frame["name"].tolist() == ["x y", pd.NA, "z"]
