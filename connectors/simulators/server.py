@@ -390,7 +390,7 @@ def page_window(
         step = per_page - 1
         pages = 1 + -(-max(total - per_page, 0) // step) if total else 0
         start = 0 if page <= 1 else (page - 1) * step
-    if page < 1 or start >= total:
+    if page < 1 or page > pages or start >= total:
         return [], pages
     return items[start : start + per_page], pages
 
@@ -650,6 +650,11 @@ class Simulator:
                     self.close_connection = True  # the client gave up (a timeout): fine
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                # The path without its query: clients may send keys there.
+                path = urlsplit(self.path).path
+                logger.debug("%s %s %s %s", simulator.app.kind, self.command, path, code)
 
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("%s %s", simulator.app.kind, format % args)
