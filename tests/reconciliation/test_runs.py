@@ -285,3 +285,21 @@ def test_the_profile_refuses_values_that_cannot_be_used(values: object, message:
         profile.full_clean()
 
     assert caught.value.message_dict["values"][0].startswith(message)
+
+
+def test_the_profile_is_editable_in_the_admin(admin_client: object, admin_user: object) -> None:
+    SettingsProfile.load()
+
+    refused = admin_client.post(
+        "/admin/integration/settingsprofile/1/change/", {"values": '{"dispatch_sla_hours": -4}'}
+    )
+    saved = admin_client.post(
+        "/admin/integration/settingsprofile/1/change/", {"values": '{"dispatch_sla_hours": 30}'}
+    )
+
+    assert refused.status_code == 200
+    assert "dispatch_sla_hours: expected a whole number of 0 or more" in refused.content.decode()
+    assert saved.status_code == 302
+    profile = SettingsProfile.objects.get()
+    assert profile.values == {"dispatch_sla_hours": 30}
+    assert profile.updated_by == admin_user
