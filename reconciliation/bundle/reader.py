@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from reconciliation.bundle.csvfile import read_csv_table
+from reconciliation.bundle.csvfile import UTF8_MESSAGE, read_csv_table
 from reconciliation.bundle.parse import parse_table, parse_timestamp
 from reconciliation.bundle.problems import BundleError, Problems
 from reconciliation.frames import FILES, ROLES, Bundle, RoleSnapshot
@@ -244,7 +244,7 @@ def _read_json(source: _Source, name: str, problems: Problems) -> Any:
         problems.add(name, str(exc))
         return None
     except UnicodeDecodeError:
-        problems.add(name, "not valid UTF-8 text: save the file as UTF-8")
+        problems.add(name, UTF8_MESSAGE)
         return None
     try:
         return json.loads(text)

@@ -514,3 +514,13 @@ def test_a_bad_file_inside_a_zip_is_reported_like_in_a_folder(tmp_path: Path) ->
     assert problems_in(tmp_path / "b.zip") == [
         "store/orders.csv line 2: status 'x' is not a canonical status"
     ]
+
+
+def test_a_manifest_that_is_not_utf8(tmp_path: Path) -> None:
+    manifest = (
+        '{"as_of": "2026-11-30T23:59:00Z", "currency": "GBP", "systems": {"store": "caf\xe9"}}'
+    )
+
+    problems = raw_bundle_problems(tmp_path, "bundle.json", manifest.encode("latin-1"))
+
+    assert problems == ["bundle.json: not valid UTF-8 text: save the file as UTF-8"]
