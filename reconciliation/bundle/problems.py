@@ -66,6 +66,9 @@ class Problems:
     def __iter__(self) -> Iterator[Problem]:
         return iter(self.items)
 
+    def __getitem__(self, index: int) -> Problem:
+        return self.items[index]
+
 
 class BundleError(Exception):
     """A bundle that cannot be read; `problems` lists what is wrong (up to the limit)."""

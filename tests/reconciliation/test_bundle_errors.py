@@ -524,3 +524,23 @@ def test_a_manifest_that_is_not_utf8(tmp_path: Path) -> None:
     problems = raw_bundle_problems(tmp_path, "bundle.json", manifest.encode("latin-1"))
 
     assert problems == ["bundle.json: not valid UTF-8 text: save the file as UTF-8"]
+
+
+def test_the_cap_keeps_problems_in_role_order_across_roles(tmp_path: Path) -> None:
+    bad = [{**ORDER, "order_ref": f"W{i}", "status": "nope"} for i in range(3)]
+    root = write_bundle_dir(
+        tmp_path / "bundle",
+        systems={"store": "woo", "erp": "prima", "wms": "whistl"},
+        files={"store/orders.csv": bad, "erp/orders.csv": bad, "wms/orders.csv": bad},
+    )
+
+    with pytest.raises(BundleError) as caught:
+        read_bundle(root, max_problems=4)
+
+    assert [str(problem) for problem in caught.value.problems] == [
+        "store/orders.csv line 2: status 'nope' is not a canonical status",
+        "store/orders.csv line 3: status 'nope' is not a canonical status",
+        "store/orders.csv line 4: status 'nope' is not a canonical status",
+        "erp/orders.csv line 2: status 'nope' is not a canonical status",
+    ]
+    assert caught.value.omitted == 5
