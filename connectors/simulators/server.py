@@ -71,7 +71,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from reconciliation.frames import MONEY, SCHEMAS, TIME, Bundle, money_to_decimal
+from reconciliation.frames import MONEY, SCHEMAS, TIME, Bundle, money_str
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ class Faults:
     hang_rate: float = 0.0
     hang_seconds: float = 30.0
     fail_next: int = 0  # the next N requests answer `error_status`
+    fail_after: int = -1  # after N more good answers, every request fails (-1: off)
     error_rate: float = 0.0
     error_status: int = 503
     throttle_next: int = 0  # the next N requests answer 429 with Retry-After
@@ -360,7 +361,11 @@ def frame_records(frame: pd.DataFrame, file: str) -> list[dict[str, Any]]:
         kind = schema.get(col)
         series = frame[col]
         if kind == MONEY:
-            values = [money_to_decimal(v) for v in series.astype(object)]
+            # Plain decimals with at least two places ("190.00"), never exponents ("1.9E+2").
+            values = [
+                None if (text := money_str(v)) is None else Decimal(text)
+                for v in series.astype(object)
+            ]
         elif kind == TIME:
             values = [
                 None if pd.isna(v) else v.to_pydatetime() for v in pd.to_datetime(series, utc=True)
@@ -509,6 +514,16 @@ class Simulator:
             chance = getattr(self.faults, rate) if rate else 0.0
             return chance > 0 and self._random.random() < chance
 
+    def _exhausted(self) -> bool:
+        """`fail_after`: count down the good answers left, then fail for good."""
+        with self._lock:
+            if self.faults.fail_after < 0:
+                return False
+            if self.faults.fail_after == 0:
+                return True
+            self.faults.fail_after -= 1
+            return False
+
     def _retry_after(self, seconds: float) -> dict[str, str]:
         if self.faults.retry_after_date:
             moment = datetime.fromtimestamp(time.time() + seconds, tz=UTC)
@@ -538,7 +553,7 @@ class Simulator:
         if self._take("hang_next", "hang_rate"):
             self._stopping.wait(self.faults.hang_seconds)
             return SimResponse(504, b'{"code":"hung"}')
-        if self._take("fail_next", "error_rate"):
+        if self._take("fail_next", "error_rate") or self._exhausted():
             status = self.faults.error_status
             return self.app.error_body(HttpError(status, "simulated server error"))
         if self._take("throttle_next", ""):
