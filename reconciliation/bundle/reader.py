@@ -164,7 +164,8 @@ class _Manifest:
 
 def _read_manifest(source: _Source, problems: Problems) -> _Manifest | None:
     if MANIFEST not in source.files:
-        where = " at the zip's root or in a folder one level down" if source.archive else ""
+        in_zip = source.archive is not None
+        where = " at the zip's root or in a folder one level down" if in_zip else ""
         problems.add(MANIFEST, f"not found{where}: every bundle needs a manifest")
         return None
     data = _read_json(source, MANIFEST, problems)
@@ -243,6 +244,9 @@ def _read_json(source: _Source, name: str, problems: Problems) -> Any:
     except UnreadableError as exc:
         problems.add(name, str(exc))
         return None
+    except OSError as exc:
+        problems.add(name, f"cannot be read ({exc.strerror or exc})")
+        return None
     except UnicodeDecodeError:
         problems.add(name, UTF8_MESSAGE)
         return None
@@ -317,14 +321,22 @@ def _read_role(
             elif orders_label not in source.files:
                 message = f"there is no {orders_label} to check order_ref against"
                 problems.add(name, message, column="order_ref")
-        frame = _read_file(source, file, name, problems, order_refs=order_refs)
+        frame = _read_file(
+            source, file, name, problems, order_refs=order_refs, orders_label=orders_label
+        )
         if frame is not None:
             frames[file] = frame
     return frames, problems
 
 
 def _read_file(
-    source: _Source, file: str, name: str, problems: Problems, *, order_refs: Any = None
+    source: _Source,
+    file: str,
+    name: str,
+    problems: Problems,
+    *,
+    order_refs: Any = None,
+    orders_label: str = "",
 ) -> pd.DataFrame | None:
     try:
         table = read_csv_table(source.data(name), label=name, problems=problems)
@@ -333,13 +345,12 @@ def _read_file(
         return None
     if table is None:
         return None
-    role = name.partition("/")[0]
     frame, _ = parse_table(
         file,
         table,
         label=name,
         problems=problems,
         order_refs=order_refs,
-        orders_label=f"{role}/orders.csv",
+        orders_label=orders_label,
     )
     return frame

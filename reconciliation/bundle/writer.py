@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,18 @@ def write_bundle(bundle: Bundle, path: Path) -> Path:
     older bundle would be read back as part of this one.
     """
     path = Path(path)
+    # One file's text at a time: a big bundle's CSVs are never all in memory at once.
     files = bundle_files(bundle)
     if path.suffix.lower() == ".zip":
         if path.exists():
             raise FileExistsError(f"{path} exists already")
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, data in files.items():
+            for name, data in files:
                 archive.writestr(name, data)
         return path
     if path.exists() and any(path.iterdir()):
         raise FileExistsError(f"{path} is not empty")
-    for name, data in files.items():
+    for name, data in files:
         target = path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
@@ -48,8 +50,8 @@ def write_bundle(bundle: Bundle, path: Path) -> Path:
     return path
 
 
-def bundle_files(bundle: Bundle) -> dict[str, bytes]:
-    """Every file of the bundle's on-disk form by relative path."""
+def bundle_files(bundle: Bundle) -> Iterator[tuple[str, bytes]]:
+    """(relative path, contents) of every file of the on-disk form, made one at a time."""
     manifest = {
         "as_of": timestamp_str(bundle.as_of),
         "currency": bundle.currency,
@@ -58,16 +60,15 @@ def bundle_files(bundle: Bundle) -> dict[str, bytes]:
             for role, snapshot in bundle.roles.items()
         },
     }
-    files = {"bundle.json": _json_bytes(manifest)}
+    yield "bundle.json", _json_bytes(manifest)
     if bundle.config:
-        files["config.json"] = _json_bytes(bundle.config)
+        yield "config.json", _json_bytes(bundle.config)
     if bundle.sku_map is not None and len(bundle.sku_map):
-        files["sku_map.csv"] = frame_csv("sku_map", bundle.sku_map)
+        yield "sku_map.csv", frame_csv("sku_map", bundle.sku_map)
     for role, snapshot in bundle.roles.items():
         for file, frame in snapshot.frames.items():
             if frame is not None:
-                files[f"{role}/{file}.csv"] = frame_csv(file, frame)
-    return files
+                yield f"{role}/{file}.csv", frame_csv(file, frame)
 
 
 def frame_csv(file: str, frame: pd.DataFrame) -> bytes:
@@ -127,7 +128,9 @@ def _timestamps(stamps: pa.Array) -> pa.Array:
     """ISO 8601 in UTC with a Z; fractional seconds only where there are some."""
     seconds = pc.floor_temporal(stamps, unit="second")
     nanos = pc.subtract(stamps.cast(pa.int64()), seconds.cast(pa.int64()))
-    whole = pc.strftime(seconds.cast(pa.timestamp("s", tz="UTC")), format="%Y-%m-%dT%H:%M:%S")
+    # Arrow casts a naive timestamp to "YYYY-MM-DD hh:mm:ss" some 30x faster than strftime.
+    whole = seconds.cast(pa.timestamp("s", tz="UTC")).cast(pa.timestamp("s")).cast(pa.string())
+    whole = pc.replace_substring(whole, " ", "T", max_replacements=1)
     fraction = pc.utf8_rtrim(pc.utf8_lpad(nanos.cast(pa.string()), 9, "0"), "0")
     fraction = pc.if_else(pc.equal(nanos, 0), "", pc.binary_join_element_wise(".", fraction, ""))
     return pc.binary_join_element_wise(whole, fraction, "Z", "")
