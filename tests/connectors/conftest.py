@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 import tests.connectors.simapp  # noqa: F401 - registers the "testshop" simulator
+from connectors.models import Connection
 from connectors.simulators import Simulator, start_simulator
 from reconciliation.demo import build_demo_bundle
 from reconciliation.frames import Bundle
 from tests.connectors.simapp import KEY, SECRET
 
-AS_OF = "2026-11-30T12:00:00Z"
+AS_OF = "2026-11-01T12:00:00Z"  # in the past: deltas since "now" see only changes
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +53,11 @@ def sleeps() -> list[float]:
 
 
 SHOP_AUTH = (KEY, SECRET)
+
+
+@pytest.fixture
+def shop_connection(db: None, shop: Simulator) -> Connection:
+    connection = Connection(name="Test shop", kind="testshop", role="store", base_url=shop.url)
+    connection.set_credentials({"key": KEY, "secret": SECRET})
+    connection.save()
+    return connection
