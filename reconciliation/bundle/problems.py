@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding. `line` counts CSV records (header = 1); `column` is the CSV column name."""
+    """One finding: `line` counts CSV records (header = 1), `column` is the CSV column (or the
+    manifest key); either is None when the problem is about the whole file."""
 
     file: str
+    line: int | None
+    column: str | None
     message: str
-    line: int | None = None
-    column: str | None = None
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file} line {self.line}"
@@ -40,7 +41,7 @@ class Problems:
         self, file: str, message: str, *, line: int | None = None, column: str | None = None
     ) -> None:
         if self.room:
-            self.items.append(Problem(file, message, line, column))
+            self.items.append(Problem(file, line, column, message))
         else:
             self.omitted += 1
 

@@ -44,10 +44,10 @@ def raw_bundle_problems(tmp_path: Path, name: str, data: str | bytes) -> list[st
 
 
 def test_a_problem_reads_like_the_spec_example() -> None:
-    problem = Problem("wms/orders.csv", "status 'shiped' is not a canonical status", 118, "status")
+    problem = Problem("wms/orders.csv", 118, "status", "status 'shiped' is not a canonical status")
 
     assert str(problem) == "wms/orders.csv line 118: status 'shiped' is not a canonical status"
-    assert str(Problem("wms/orders.csv", "missing required column 'status'")) == (
+    assert str(Problem("wms/orders.csv", None, "status", "missing required column 'status'")) == (
         "wms/orders.csv: missing required column 'status'"
     )
 
@@ -69,7 +69,7 @@ def test_the_error_lists_every_problem(tmp_path: Path) -> None:
         "store/orders.csv line 3: placed_at 'x' is not an ISO 8601 timestamp"
     )
     assert caught.value.problems[0] == Problem(
-        "store/orders.csv", "status 'shiped' is not a canonical status", 2, "status"
+        "store/orders.csv", 2, "status", "status 'shiped' is not a canonical status"
     )
     assert caught.value.omitted == 0
 

@@ -38,8 +38,8 @@ def test_problems_carry_the_label_line_and_column() -> None:
     frame, problems = parse_table("orders", table, label="erp (prima API)")
 
     assert list(problems) == [
-        Problem("erp (prima API)", "missing required column 'placed_at'", None, "placed_at"),
-        Problem("erp (prima API)", "status 'shiped' is not a canonical status", 3, "status"),
+        Problem("erp (prima API)", None, "placed_at", "missing required column 'placed_at'"),
+        Problem("erp (prima API)", 3, "status", "status 'shiped' is not a canonical status"),
     ]
     # The frame still comes back, the invalid cell as <NA>, for callers that want it.
     assert frame["status"].tolist() == ["open", pd.NA]
