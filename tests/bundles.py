@@ -54,6 +54,14 @@ def make_bundle(tmp_path: Path, **kwargs: Any) -> Bundle:
     return read_bundle(write_bundle_dir(tmp_path / "bundle", **kwargs))
 
 
+def write_raw(root: Path, name: str, data: str | bytes) -> Path:
+    """One file exactly as given (str as UTF-8): for BOMs, odd quoting, bad bytes."""
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
 def write_csv(
     path: Path, rows: list[dict[str, Any]], *, default_header: list[str] | None = None
 ) -> Path:

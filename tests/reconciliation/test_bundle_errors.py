@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciliation.bundle import BundleError, Problem, read_bundle
-from tests.bundles import write_bundle_dir
+from tests.bundles import write_bundle_dir, write_raw
 
 PLACED = "2026-11-30T10:00:00Z"
 ORDER = {"order_ref": "W1", "status": "open", "placed_at": PLACED}
@@ -27,11 +27,6 @@ def problems_in(root: Path, *, max_problems: int = 200) -> list[str]:
 def bundle_problems(tmp_path: Path, **kwargs: Any) -> list[str]:
     kwargs.setdefault("systems", STORE)
     return problems_in(write_bundle_dir(tmp_path / "bundle", **kwargs))
-
-
-def write_raw(root: Path, name: str, data: str | bytes) -> None:
-    (root / name).parent.mkdir(parents=True, exist_ok=True)
-    (root / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def raw_bundle_problems(tmp_path: Path, name: str, data: str | bytes) -> list[str]:

@@ -12,20 +12,10 @@ import pytest
 
 from reconciliation.bundle import BundleError, read_bundle
 from reconciliation.frames import PANDAS_DTYPES, SCHEMAS
-from tests.bundles import make_bundle, write_bundle_dir
+from tests.bundles import make_bundle, write_bundle_dir, write_raw
 
 AS_OF = "2026-11-30T23:59:00Z"
 ORDER = {"order_ref": "W1", "status": "open", "placed_at": "2026-11-30T10:00:00Z"}
-
-
-def utc(text: str) -> pd.Timestamp:
-    return pd.Timestamp(text).tz_convert("UTC") if "+" in text else pd.Timestamp(text, tz="UTC")
-
-
-def write_raw(root: Path, name: str, text: str | bytes) -> None:
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    (root / name).parent.mkdir(parents=True, exist_ok=True)
-    (root / name).write_bytes(data)
 
 
 def zip_dir(source: Path, target: Path, *, folder: str = "") -> Path:
@@ -165,7 +155,10 @@ def test_it_reads_a_utf8_bom_and_crlf_line_ends(tmp_path: Path) -> None:
     orders = read_bundle(root).frame("store", "orders")
 
     assert orders["order_ref"].tolist() == ["W1", "W2"]
-    assert orders["placed_at"].tolist() == [utc("2026-11-30T10:00:00"), utc("2026-11-30")]
+    assert orders["placed_at"].tolist() == [
+        pd.Timestamp("2026-11-30T10:00:00", tz="UTC"),
+        pd.Timestamp("2026-11-30T00:00:00", tz="UTC"),
+    ]
 
 
 def test_quoted_commas_quotes_and_newlines_stay_inside_their_cell(tmp_path: Path) -> None:
