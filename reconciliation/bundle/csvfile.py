@@ -12,7 +12,6 @@ import pyarrow.csv as pacsv
 from reconciliation.bundle.problems import Problems
 
 HEAD_BYTES = 1 << 20
-BLOCK_BYTES = 16 << 20
 _BOM = b"\xef\xbb\xbf"
 UTF8_MESSAGE = "not valid UTF-8 text: save the file as UTF-8"
 
@@ -84,7 +83,7 @@ def _read(
 
     return pacsv.read_csv(
         pa.BufferReader(source) if isinstance(source, bytes) else str(source),
-        read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=BLOCK_BYTES),
+        read_options=pacsv.ReadOptions(use_threads=use_threads),
         parse_options=pacsv.ParseOptions(
             newlines_in_values=True,
             ignore_empty_lines=False,
