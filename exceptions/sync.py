@@ -14,7 +14,7 @@
 
 PostgreSQL does it in a handful of statements (COPY into a temporary table, then UPDATE / INSERT /
 UPDATE with data-modifying CTEs that write the events); other databases (SQLite, the embedded
-default) use bulk_create / bulk_update in batches. Neither issues a query per exception.
+default) use batched bulk_create (an upsert on (rule, key) for the known pairs) and update(). Neither issues a query per exception.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from exceptions.models import (
@@ -322,7 +322,7 @@ def _csv_chunks(frame: pd.DataFrame) -> Iterable[str]:
         yield buffer.getvalue()
 
 
-# --- Any other database: bulk_create / bulk_update ----------------------------------------------
+# --- Any other database: batched bulk_create and update() ---------------------------------------
 
 
 def _record_orm(
@@ -337,11 +337,11 @@ def _record_orm(
     if rules is not None:
         resolvable &= Q(rule__in=rules)
     wanted = Q(rule__in=sorted(set(frame["rule"]))) | resolvable
-    existing: dict[tuple[str, str], tuple[int, str, str]] = {
-        (rule, key): (pk, status, priority)
-        for pk, rule, key, status, priority in records.filter(wanted)
+    existing: dict[tuple[str, str], tuple[int, str, str, int]] = {
+        (rule, key): (pk, status, priority, times_seen)
+        for pk, rule, key, status, priority, times_seen in records.filter(wanted)
         .order_by()  # no need for the model's default ordering here
-        .values_list("id", "rule", "key", "status", "priority")
+        .values_list("id", "rule", "key", "status", "priority", "times_seen")
         .iterator(chunk_size=5_000)
     }
 
@@ -377,10 +377,15 @@ def _record_orm(
                 )
             )
             continue
-        pk, status, priority = existing[pair]
+        pk, status, priority, times_seen = existing[pair]
         seen.append(
             ExceptionRecord(
-                pk=pk, last_seen=now, times_seen=F("times_seen") + 1, last_run_id=run_id, **fields
+                rule=row.rule,
+                key=row.key,
+                last_seen=now,
+                times_seen=times_seen + 1,
+                last_run_id=run_id,
+                **fields,
             )
         )
         if status == Status.RESOLVED:
@@ -390,10 +395,15 @@ def _record_orm(
             events.append(_event(pk, EventKind.ESCALATED, priority, row.priority, run_id, now))
 
     escalated = sum(event.kind == EventKind.ESCALATED for event in events)
-    # Human states (status, assignee, snooze) are not among the updated fields: they survive.
-    records.bulk_update(
+    # An upsert on (rule, key) that only ever takes the update branch: one multi-row statement per
+    # batch, where bulk_update's per-row CASE WHEN grows quadratically with the batch. Human states
+    # (status, assignee, snooze) are not among the updated fields: they survive.
+    records.bulk_create(
         seen,
-        ["owner", "team", "priority", "score", "summary", "details", "roles"]
+        batch_size=ORM_CHUNK,
+        update_conflicts=True,
+        unique_fields=["rule", "key"],
+        update_fields=["owner", "team", "priority", "score", "summary", "details", "roles"]
         + ["last_seen", "times_seen", "last_run"],
     )
     for chunk in _chunks(reopened):
@@ -405,7 +415,7 @@ def _record_orm(
 
     gone = [
         (pk, status)
-        for (rule, _key), (pk, status, _priority) in existing.items()
+        for (rule, _key), (pk, status, _priority, _times) in existing.items()
         if status in AUTO_RESOLVABLE
         and (rules is None or rule in rules)
         and (rule, _key) not in found_pairs
