@@ -96,8 +96,9 @@ class SnapshotRow(models.Model):
 def _snapshot_fk() -> models.ForeignKey:
     # No database constraint: PostgreSQL checks one per row at commit, which halves COPY speed.
     # Rows are only written by the store, inside the transaction that creates their snapshot,
-    # and Django still cascades deletes. For the same reason the row tables carry just this index
-    # (a snapshot is always read whole); add narrower ones only for a page that needs them.
+    # and Django still cascades deletes. For the same reason the row tables carry few indexes:
+    # this one (a snapshot is read whole) and one (snapshot, ref) per table for the evidence and
+    # month-end pages, which look single records up (they make COPY somewhat slower; accepted).
     return models.ForeignKey(
         Snapshot, on_delete=models.CASCADE, related_name="+", db_index=True, db_constraint=False
     )
@@ -114,6 +115,11 @@ class SnapshotProduct(SnapshotRow):
     barcode = models.TextField(null=True, blank=True)
     unit_cost = _money()
     is_stock_item = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "sku"], name="snap_product_sku"),
+        ]
 
     def __str__(self) -> str:
         return self.sku
@@ -142,6 +148,12 @@ class SnapshotOrder(SnapshotRow):
     ship_phone = models.TextField(null=True, blank=True)
     email = models.TextField(null=True, blank=True)
 
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "order_ref"], name="snap_order_ref"),
+            models.Index(fields=["snapshot", "source_ref"], name="snap_order_source_ref"),
+        ]
+
     def __str__(self) -> str:
         return self.order_ref
 
@@ -156,6 +168,11 @@ class SnapshotOrderLine(SnapshotRow):
     line_net = _money()
     line_tax = _money()
     tax_rate = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "order_ref"], name="snap_line_order_ref"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_ref}/{self.line_no}"
@@ -172,6 +189,11 @@ class SnapshotShipment(SnapshotRow):
     tracking_number = models.TextField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "order_ref"], name="snap_shipment_order_ref"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.order_ref} {self.sku}"
 
@@ -184,6 +206,11 @@ class SnapshotStock(SnapshotRow):
     allocated = models.BigIntegerField(null=True, blank=True)
     available = models.BigIntegerField(null=True, blank=True)
 
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "sku"], name="snap_stock_sku"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.sku} @ {self.location or '-'}"
 
@@ -195,6 +222,11 @@ class SnapshotAdjustment(SnapshotRow):
     delta = models.BigIntegerField()
     reason = models.TextField(null=True, blank=True)
     occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "adjustment_ref"], name="snap_adjustment_ref"),
+        ]
 
     def __str__(self) -> str:
         return self.adjustment_ref
