@@ -214,7 +214,9 @@ class Batch:
                 return frames
             for index, reasons in sorted(failures.items()):
                 record = self.records[index]
-                self.reject(record.file, record.ref, record.payload, "; ".join(reasons))
+                # One reason per kind of problem: three bad rows need not say it three times.
+                reason = "; ".join(dict.fromkeys(reasons))
+                self.reject(record.file, record.ref, record.payload, reason)
                 alive.discard(index)
         raise ConnectorError(f"{self.label}: records kept failing validation", permanent=True)
 

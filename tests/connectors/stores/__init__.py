@@ -26,6 +26,19 @@ KEYS: dict[str, list[str]] = {
 CARRIERS = (("Royal Mail", "TPN24"), ("DPD", "NEXTDAY"))
 
 
+def with_stock_locations(world: Bundle, location: str) -> Bundle:
+    """The world with every store stock row at `location`."""
+    store = world.roles["store"]
+    stock = store.frames["stock"].copy()
+    stock["location"] = stock["location"].fillna(location)
+    roles = {**world.roles, "store": replace(store, frames={**store.frames, "stock": stock})}
+    return replace(world, roles=roles)
+
+
+def without(frame: pd.DataFrame, column: str, values: set[str]) -> pd.DataFrame:
+    return frame[~frame[column].isin(sorted(values))].reset_index(drop=True)
+
+
 def with_store_shipments(world: Bundle) -> Bundle:
     """The world with store shipments: every dispatched order shipped whole (the first in two
     parcels), every partly dispatched order its first line."""
@@ -60,24 +73,39 @@ def with_store_shipments(world: Bundle) -> Bundle:
     return replace(world, roles=roles)
 
 
-def settings_for(sim: Simulator, **options: Any) -> ConnectionSettings:
+def settings_for(
+    sim: Simulator, credentials: dict[str, str] | None = None, **options: Any
+) -> ConnectionSettings:
     app = sim.app
     return ConnectionSettings(
         name=f"{app.kind} test",
         kind=app.kind,
         role="store",
         base_url=sim.url,
-        credentials=dict(app.credentials),
+        credentials=credentials if credentials is not None else dict(app.credentials),
         options=options,
     )
 
 
-def connect(sim: Simulator, sleeps: list[float] | None = None, **options: Any) -> Connector:
-    """A connector for the simulator, its waits recorded in `sleeps` instead of slept."""
-    overrides: dict[str, Any] = {}
+def connect(
+    sim: Simulator,
+    *,
+    sleeps: list[float] | None = None,
+    client: dict[str, Any] | None = None,
+    credentials: dict[str, str] | None = None,
+    **options: Any,
+) -> Connector:
+    """A connector for the simulator; its waits recorded in `sleeps` instead of slept, `client`
+    overriding HttpClient arguments (timeouts, retries)."""
+    overrides: dict[str, Any] = dict(client or {})
     if sleeps is not None:
         overrides["sleep"] = sleeps.append
-    return connector_for(settings_for(sim, **options), **overrides)
+    return connector_for(settings_for(sim, credentials, **options), **overrides)
+
+
+def paths(sim: Simulator) -> list[str]:
+    """The paths the simulator was asked for, in order."""
+    return [entry[2] for entry in sim.log]
 
 
 def sorted_frame(frame: pd.DataFrame, file: str) -> pd.DataFrame:
