@@ -138,6 +138,11 @@ def number(value: Any) -> int | None:
     return int(value)
 
 
+def spoken(status: Any) -> str:
+    """A canonical status as words: 'in_progress' → 'in progress'."""
+    return str(status).replace("_", " ") if status is not None else "missing"
+
+
 def duration(delta: pd.Timedelta | float | Any) -> str:
     """'45 min', '5 h', '3 days': how long, as a person would say it. Numbers are minutes."""
     if delta is None or pd.isna(delta):

@@ -14,6 +14,7 @@ from reconciliation.rules.base import (
     nothing,
     order_facts,
     order_value,
+    spoken,
     text,
     when,
 )
@@ -215,7 +216,7 @@ def dispatch_not_posted(ctx: Context) -> pd.DataFrame:
         priority="P2",
         summary=[
             f"Order {origin} was dispatched by {wms_name} {duration(a)} ago but {up_name} still "
-            f"shows it {status}"
+            f"shows it {spoken(status)}"
             for origin, a, status in zip(hits["origin"], mins, statuses, strict=True)
         ],
         details=[
@@ -265,7 +266,7 @@ def store_not_updated(ctx: Context) -> pd.DataFrame:
         priority="P2",
         summary=[
             f"Order {key} was dispatched {duration(a)} ago by {erp_name}'s record but {store_name} "
-            f"still shows it {status}: the customer has no dispatch email"
+            f"still shows it {spoken(status)}: the customer has no dispatch email"
             for key, a, status in zip(keys, mins, store_status[fire], strict=True)
         ],
         details=[
@@ -314,7 +315,7 @@ def cancelled_not_stopped(ctx: Context) -> pd.DataFrame:
                 priority=["P2" if s else "P1" for s in shipped],
                 summary=[
                     f"Order {origin} was cancelled in {up_name} but {down_name} "
-                    + ("has already dispatched it" if s else f"still has it {status}")
+                    + ("has already dispatched it" if s else f"still has it {spoken(status)}")
                     for origin, s, status in zip(
                         hits["origin"], shipped, down_status[fire], strict=True
                     )

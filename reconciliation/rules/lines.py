@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reconciliation.rules.base import found, nothing, order_facts, order_value, text
+from reconciliation.rules.base import found, nothing, order_facts, order_value, spoken, text
 from reconciliation.rules.context import Context, positions, take
 
 
@@ -203,7 +203,7 @@ def shipped_qty_mismatch(ctx: Context) -> pd.DataFrame:
         team="warehouse",
         priority="P2",
         summary=[
-            f"Order {origin} is {status[p].replace('_', ' ')} in {name} but shipped "
+            f"Order {origin} is {spoken(status[p])} in {name} but shipped "
             + ", ".join(f"{s['sku']} {s['shipped']} of {s['ordered']}" for s in per_order[p][:3])
             + (" …" if len(per_order[p]) > 3 else "")
             for origin, p in zip(origins, where, strict=True)

@@ -232,8 +232,9 @@ def _sell_exceptions(ctx: Context, table: pd.DataFrame, oversell: bool) -> pd.Da
     store_name, base_name = ctx.system("store"), ctx.system(base_role)
     if oversell:
         summaries = [
-            f"SKU {sku}: {store_name} offers {s} but only {e} can be shipped "
-            f"({base_name} has {b} available, {c} committed to orders not yet there)"
+            f"SKU {sku}: {store_name} offers {s} but "
+            + (f"only {e} can be shipped " if e else "none can be shipped ")
+            + f"({base_name} has {b} available, {c} committed to orders not yet there)"
             for sku, s, e, b, c in table[
                 ["store_available", "expected", "base", "committed"]
             ].itertuples()
