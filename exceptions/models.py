@@ -216,3 +216,7 @@ class ExceptionEvent(models.Model):
     @property
     def actor_label(self) -> str:
         return self.actor.get_username() if self.actor else "system"
+
+
+# Alert routes and deliveries live in their own module; importing it registers them here.
+from exceptions.alert_models import AlertDelivery, AlertRoute, AlertRunPlan  # noqa: E402, F401
