@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,6 +44,16 @@ class Status(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     SNOOZED = "snoozed", "Snoozed"
     RESOLVED = "resolved", "Resolved"
+
+
+class ResolutionReason(models.TextChoices):
+    # Why a person resolved an exception (a fixed list so the month's reasons can be counted).
+    FIXED_IN_ERP = "fixed_in_erp", "Fixed in ERP"
+    FIXED_IN_WMS = "fixed_in_wms", "Fixed in WMS"
+    FIXED_IN_STORE = "fixed_in_store", "Fixed in store"
+    NOT_AN_ISSUE = "not_an_issue", "Not an issue"
+    DUPLICATE = "duplicate", "Duplicate"
+    OTHER = "other", "Other (note)"
 
 
 # The statuses a reconciliation run may resolve when it no longer finds the exception. Statuses
@@ -81,6 +92,18 @@ class ExceptionRecord(models.Model):
     times_seen = models.PositiveIntegerField(default=1)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)  # why: "cleared by reconciliation", a person's note
+    # Set by a person resolving (actions.resolve); empty when reconciliation cleared it.
+    resolution_reason = models.CharField(
+        max_length=24, choices=ResolutionReason.choices, blank=True, default="", db_default=""
+    )  # db_default: the sync's own INSERT statement does not name this column
+    # The team whose queue shows the exception: the team a person assigned it to, else the
+    # engine's team. Stored and computed by the database, so the sync (which rewrites `team` on
+    # every run) and the actions (which set `assigned_team`) never have to keep it in step.
+    queue_team = models.GeneratedField(
+        expression=Coalesce("assigned_team", "team"),
+        output_field=models.CharField(max_length=32, choices=Team.choices),
+        db_persist=True,
+    )
 
     first_run = models.ForeignKey(
         "reconciliation.ReconciliationRun",
@@ -104,6 +127,13 @@ class ExceptionRecord(models.Model):
 
     class Meta:
         ordering = ["-score", "id"]
+        # Granted per role group by integration.roles.ensure_role_groups(); which exceptions a
+        # holder may touch (the owner side) is integration.permissions.can()'s object check.
+        permissions = [
+            ("act_on_exception", "Can acknowledge, comment on and snooze exceptions"),
+            ("resolve_exception", "Can resolve and reopen exceptions"),
+            ("assign_exception", "Can assign exceptions to a team or person"),
+        ]
         constraints = [
             # The fingerprint: at most one exception per (rule, key), ever (rules.md).
             models.UniqueConstraint(fields=["rule", "key"], name="exception_rule_key_unique"),
@@ -112,7 +142,10 @@ class ExceptionRecord(models.Model):
             # The queue's filters, each ending in its default sort. A rule filter uses the unique
             # (rule, key) index above, whose leading column is rule.
             models.Index(fields=["status", "-score"], name="exception_status_score"),
-            models.Index(fields=["status", "team", "-score"], name="exception_status_team_score"),
+            # "My queue": the team a person assigned it to, else the engine's.
+            models.Index(
+                fields=["status", "queue_team", "-score"], name="exception_status_qteam_score"
+            ),
             models.Index(fields=["status", "owner", "-score"], name="exception_status_owner_score"),
             # Exact and prefix key search (text_pattern_ops makes LIKE 'abc%' indexable on
             # PostgreSQL in any collation; other databases ignore the opclass).
@@ -121,6 +154,12 @@ class ExceptionRecord(models.Model):
                 fields=["assignee"],
                 name="exception_assignee",
                 condition=Q(assignee__isnull=False),
+            ),
+            # Snoozes that have ended (actions.wake_snoozed) without scanning the whole table.
+            models.Index(
+                fields=["snoozed_until"],
+                name="exception_snoozed_until",
+                condition=Q(status="snoozed"),
             ),
         ]
 
@@ -145,6 +184,7 @@ class EventKind(models.TextChoices):
     COMMENTED = "commented", "Commented"
     SNOOZED = "snoozed", "Snoozed"
     RESOLVED = "resolved", "Resolved"
+    UNSNOOZED = "unsnoozed", "Snooze ended"
 
 
 class AppendOnlyError(Exception):

@@ -57,9 +57,11 @@ def test_a_new_pair_is_opened_with_a_detected_event(record: Record, make_run: An
         "times_seen": 1,
         "resolved_at": None,
         "resolution": "",
+        "resolution_reason": "",
         "first_run": run.pk,
         "last_run": run.pk,
     }
+    assert exc.queue_team == "ecommerce"
     assert events(exc) == [("detected", "", "open", "", run.pk)]
     event = exc.events.get()
     assert (event.at, event.actor) == (T0, None)
