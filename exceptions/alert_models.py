@@ -170,8 +170,12 @@ class AlertDelivery(models.Model):
     response_code = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
-    # A worker holds the delivery until then: a redelivered task does not send it twice.
-    locked_until = models.DateTimeField(null=True, blank=True)
+    # A pending delivery is due at this time (null: now). A worker sending it pushes it past its
+    # send timeout first, so a redelivered task or the sweep cannot send it twice meanwhile;
+    # a failed attempt sets it to the backoff.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # One entry per attempt: {"at", "ok", "code", "error"}.
+    log = models.JSONField(default=list, blank=True)
 
     KINDS_FOR_EVENT: ClassVar[dict[str, str]] = {
         "detected": Kind.OPENED,
@@ -202,7 +206,7 @@ class AlertDelivery(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="alert_delivery_recent"),
             models.Index(
-                fields=["created_at"],
+                fields=["next_attempt_at"],
                 name="alert_delivery_pending",
                 condition=Q(status="pending"),
             ),

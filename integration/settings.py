@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_q",
+    "rest_framework",
+    "rest_framework.authtoken",
     "integration",
     "reconciliation",
     "exceptions",
@@ -157,6 +159,42 @@ Q_CLUSTER = {
 if env_str("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = env_str("REDIS_URL")
+
+# The JSON API (docs/api.md): a token per user (`manage.py api_token <username>`) for other tools,
+# the session for the browsable pages; anything else is 401.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+# Email (alerts, docs/alerts.md): printed to the console unless an SMTP host is given.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Parity <parity@localhost>")
+
+# Alerts: links in messages point here; a run opening more than PARITY_ALERT_BATCH_LIMIT
+# exceptions for one route sends one summary instead of a message each.
+PARITY_BASE_URL = env_str("PARITY_BASE_URL", "http://127.0.0.1:8000")
+PARITY_ALERT_BATCH_LIMIT = env_int("PARITY_ALERT_BATCH_LIMIT", 20)
+# A failed send is tried again after 1, 2, 4 … times the backoff, up to the attempts limit.
+PARITY_ALERT_MAX_ATTEMPTS = env_int("PARITY_ALERT_MAX_ATTEMPTS", 4)
+PARITY_ALERT_BACKOFF_SECONDS = env_int("PARITY_ALERT_BACKOFF_SECONDS", 60)
+PARITY_ALERT_WEBHOOK_TIMEOUT = float(env_str("PARITY_ALERT_WEBHOOK_TIMEOUT", "10"))
 
 LOGGING = {
     "version": 1,
