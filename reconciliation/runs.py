@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from exceptions.sync import record_exceptions
-from integration.models import SettingsProfile
+from integration import mappings
 from reconciliation.bundle import read_bundle
 from reconciliation.engine import Result, reconcile
 from reconciliation.frames import Bundle
-from reconciliation.models import ReconciliationRun
+from reconciliation.models import ReconciliationRun, Snapshot
 from reconciliation.settings import ReconSettings
 from reconciliation.store import save_snapshots, sku_map_records
 
@@ -33,8 +33,16 @@ ABANDONED_AFTER = timedelta(hours=2)
 
 
 def effective_settings(config: dict[str, Any]) -> ReconSettings:
-    """A bundle's config.json laid over the settings profile (itself over the rules.md defaults)."""
-    return ReconSettings.from_mapping(config, base=SettingsProfile.current())
+    """A bundle's config.json laid over the database settings (the profile's scalars and the
+    mapping tables, over the rules.md defaults); maps are merged, the bundle's entry winning.
+    See integration/mappings.py."""
+    return mappings.effective_settings(config)
+
+
+def engine_input(bundle: Bundle) -> tuple[Bundle, ReconSettings]:
+    """What the engine reconciles: the bundle with the tables' SKU aliases merged into its
+    sku_map (its own rows win), and the effective settings. Every run path goes through here."""
+    return mappings.with_table_aliases(bundle), effective_settings(bundle.config)
 
 
 def reconcile_path(
@@ -70,10 +78,10 @@ def _run(
     timings: dict[str, float],
     run: ReconciliationRun | None = None,
 ) -> tuple[ReconciliationRun | None, Result]:
-    settings = effective_settings(bundle.config)  # a bad value stops here, before any writes
+    engine_bundle, settings = engine_input(bundle)  # a bad value stops here, before any writes
     if not save:
         with _phase("reconcile", timings, progress):
-            result = reconcile(bundle, settings)
+            result = reconcile(engine_bundle, settings)
         result.timings = {**timings, **result.timings}
         return None, result
 
@@ -83,12 +91,47 @@ def _run(
             snapshots = save_snapshots(bundle, source=source, source_name=source_name)
             run.snapshots.set(snapshots)
         with _phase("reconcile", timings, progress):
-            result = reconcile(bundle, settings)
+            result = reconcile(engine_bundle, settings)
         with _phase("save_exceptions", timings, progress):
             totals = record_exceptions(run, result.exceptions, result.rules_run)
         result.timings = {**timings, **result.timings}
         run.complete(timings=result.timings, counts=result.counts, totals=totals)
     except BaseException as exc:  # Ctrl-C too: a run left `running` would block every other
+        _fail(run, exc)
+        raise
+    return run, result
+
+
+def reconcile_saved(
+    bundle: Bundle,
+    snapshots: list[Snapshot],
+    *,
+    source: str,
+    progress: Progress | None = None,
+) -> tuple[ReconciliationRun, Result]:
+    """Reconcile snapshots that are saved already (loaded back with store.load_bundle): the run
+    links them instead of saving copies. RunAlreadyRunning when another run is going on."""
+    timings: dict[str, float] = {}
+    engine_bundle, settings = engine_input(bundle)
+    if abandoned := ReconciliationRun.fail_abandoned(ABANDONED_AFTER):
+        logger.warning("marked %d abandoned reconciliation run(s) failed", abandoned)
+    run = ReconciliationRun.begin(
+        as_of=bundle.as_of.to_pydatetime(),
+        currency=bundle.currency,
+        source=source,
+        config=bundle.config,
+        settings=settings.to_json(),
+        sku_map=sku_map_records(bundle.sku_map),
+    )
+    try:
+        run.snapshots.set(snapshots)
+        with _phase("reconcile", timings, progress):
+            result = reconcile(engine_bundle, settings)
+        with _phase("save_exceptions", timings, progress):
+            totals = record_exceptions(run, result.exceptions, result.rules_run)
+        result.timings = {**timings, **result.timings}
+        run.complete(timings=result.timings, counts=result.counts, totals=totals)
+    except BaseException as exc:
         _fail(run, exc)
         raise
     return run, result
@@ -108,6 +151,8 @@ def _begin(
         "source": f"{source}: {source_name}",
         "config": bundle.config,
         "settings": settings.to_json(),
+        # The bundle's own sku_map, like `config`: the tables' aliases are read afresh by each
+        # run, so a later run never carries a deleted alias forward from here.
         "sku_map": sku_map_records(bundle.sku_map),
     }
     if abandoned := ReconciliationRun.fail_abandoned(ABANDONED_AFTER):
