@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -111,6 +112,11 @@ def utc(value: Any) -> Cell:
         return None
     naive = _NAIVE.match(stamp)
     return f"{naive.group(1)}T{naive.group(2)}Z" if naive else stamp
+
+
+def in_utc(moment: datetime) -> datetime:
+    """A `since` in UTC for an API's filter; a naive one is taken as UTC, as bundles do."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def joined(*parts: Any, sep: str = " ") -> Cell:

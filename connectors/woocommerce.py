@@ -32,6 +32,7 @@ from connectors.records import (
     Rows,
     Tracker,
     decimal_text,
+    in_utc,
     joined,
     money,
     number,
@@ -262,7 +263,7 @@ class WooCommerceConnector(Connector):
     def _orders(self, batch: Batch, tracker: Tracker, since: datetime | None) -> None:
         params: dict[str, Any] = {"dp": 4, "status": "any"}
         if since is not None:
-            moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            moment = in_utc(since).strftime("%Y-%m-%dT%H:%M:%S")
             params |= {"modified_after": moment, "dates_are_gmt": "true"}
         mapper = partial(order_rows, status_map=self.status_map)
         for page in self._listing(f"{API}/orders", **params):

@@ -51,7 +51,7 @@ from connectors.centra.mapping import (
     stock_rows,
 )
 from connectors.http import Page, RateLimit
-from connectors.records import Batch, Tracker, text
+from connectors.records import Batch, Tracker, in_utc, text
 
 # -- query complexity ----------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class CentraConnector(Connector):
         status_map = {**STATUS_MAP, **self.settings.options.get("status_map", {})}
         if wanted & set(ORDER_FILES):
             wanted |= set(ORDER_FILES)
-            where = {"updatedAt": {"from": since.astimezone(UTC).isoformat()}} if since else None
+            where = {"updatedAt": {"from": in_utc(since).isoformat()}} if since else None
             mapper = partial(order_rows, status_map=status_map, prefix=self.prefix)
             for page in self._pages(ORDERS_QUERY, "orders", "orders", where=where):
                 for order in page.items:

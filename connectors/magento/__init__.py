@@ -50,7 +50,7 @@ from connectors.magento.mapping import (
     shipment_rows,
     source_item_rows,
 )
-from connectors.records import Batch, Tracker
+from connectors.records import Batch, Tracker, in_utc
 
 # -- the connector -------------------------------------------------------------------------------
 
@@ -163,7 +163,7 @@ class MagentoConnector(Connector):
     def _orders(self, batch: Batch, tracker: Tracker, since: datetime | None) -> dict[Any, str]:
         filters = []
         if since is not None:
-            moment = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+            moment = in_utc(since).strftime("%Y-%m-%d %H:%M:%S")
             filters.append(("updated_at", moment, "gteq"))
         mapper = partial(order_rows, status_map={**STATUS_MAP, **self._option_map()})
         refs: dict[Any, str] = {}

@@ -3,6 +3,7 @@ and the rest of the batch is kept."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from connectors.records import (
     Rows,
     Tracker,
     decimal_text,
+    in_utc,
     joined,
     money,
     number,
@@ -153,6 +155,9 @@ def test_cells() -> None:
     assert utc("2017-03-22T19:28:02") == "2017-03-22T19:28:02Z"
     assert utc("2022-06-23T15:47:12+02:00") == "2022-06-23T15:47:12+02:00"
     assert joined("Ada", None, " ", "Lovelace") == "Ada Lovelace"
+    london = timezone(timedelta(hours=1))
+    assert in_utc(datetime(2026, 6, 1, 12, 0)) == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    assert in_utc(datetime(2026, 6, 1, 12, 0, tzinfo=london)).hour == 11
     with pytest.raises(RecordError, match="q '2.5' is not a whole number"):
         whole("2.5", "q")
 
