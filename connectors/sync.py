@@ -29,8 +29,6 @@ from django.utils import timezone
 from connectors.base import ConnectorError, Progress, PullResult
 from connectors.http import connector_for
 from connectors.models import Connection, QuarantinedRecord, SyncAlreadyRunning, SyncRun
-from exceptions.sync import record_exceptions
-from reconciliation.engine import reconcile
 from reconciliation.frames import FILES, SCHEMAS, Bundle, RoleSnapshot
 from reconciliation.models import (
     InvalidTransition,
@@ -38,13 +36,8 @@ from reconciliation.models import (
     RunAlreadyRunning,
     Snapshot,
 )
-from reconciliation.runs import ABANDONED_AFTER, effective_settings
-from reconciliation.store import (
-    latest_complete_snapshots,
-    load_bundle,
-    save_snapshots,
-    sku_map_records,
-)
+from reconciliation.runs import reconcile_saved
+from reconciliation.store import latest_complete_snapshots, load_bundle, save_snapshots
 
 logger = logging.getLogger(__name__)
 
@@ -395,21 +388,22 @@ def reconcile_latest(*, force: bool = False) -> ReconciliationRun | None:
     last = ReconciliationRun.objects.filter(status=ReconciliationRun.Status.COMPLETE).first()
     if last is not None and not force and not _newer(latest.values(), last):
         return None
+    snapshots = list(latest.values())
     bundle = load_bundle(
-        latest.values(),
+        snapshots,
         as_of=timezone.now(),
-        # A bundle's currency, config.json and sku_map stay in force for connector runs.
+        # Settings come from the profile and the mapping tables (no config.json here).
         currency=(last.currency if last else "") or getattr(settings, "PARITY_CURRENCY", "GBP"),
-        config=last.config if last else {},
-        sku_map=last.sku_map if last else None,
         source="connectors",
         sync_failures=failures,
     )
+    source = "connectors: " + ", ".join(f"{s.role} {s.source_name}" for s in snapshots)
     try:
-        return _reconcile_saved(bundle, list(latest.values()))
+        run, _ = reconcile_saved(bundle, snapshots, source=source)
     except RunAlreadyRunning as exc:
         logger.info("not reconciling now: %s", exc)
         return None
+    return run
 
 
 def _newer(snapshots: Iterable[Snapshot], last: ReconciliationRun) -> bool:
@@ -419,33 +413,3 @@ def _newer(snapshots: Iterable[Snapshot], last: ReconciliationRun) -> bool:
         return True
     since = last.started_at or last.created_at
     return SyncRun.objects.filter(state=SyncRun.State.FAILED, finished_at__gt=since).exists()
-
-
-def _reconcile_saved(bundle: Bundle, snapshots: list[Snapshot]) -> ReconciliationRun:
-    """reconciliation.runs without its save step: these snapshots are saved already."""
-    settings_ = effective_settings(bundle.config)
-    ReconciliationRun.fail_abandoned(ABANDONED_AFTER)
-    run = ReconciliationRun.begin(
-        as_of=bundle.as_of.to_pydatetime(),
-        currency=bundle.currency,
-        source="connectors: " + ", ".join(f"{s.role} {s.source_name}" for s in snapshots),
-        config=bundle.config,
-        settings=settings_.to_json(),
-        sku_map=sku_map_records(bundle.sku_map),
-    )
-    try:
-        run.snapshots.set(snapshots)
-        started = time.perf_counter()
-        result = reconcile(bundle, settings_)
-        saving = time.perf_counter()
-        totals = record_exceptions(run, result.exceptions, result.rules_run)
-        timings = {
-            **result.timings,
-            "reconcile": round(saving - started, 4),
-            "save_exceptions": round(time.perf_counter() - saving, 4),
-        }
-        run.complete(timings=timings, counts=result.counts, totals=totals)
-    except BaseException as exc:
-        run.fail(f"{type(exc).__name__}: {exc}")
-        raise
-    return run
