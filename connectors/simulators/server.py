@@ -53,6 +53,7 @@ import importlib
 import ipaddress
 import json
 import logging
+import pkgutil
 import random
 import re
 import threading
@@ -255,17 +256,29 @@ def register(cls: type[SimulatorApp]) -> type[SimulatorApp]:
 
 
 def simulator_class(kind: str) -> type[SimulatorApp]:
-    """The registered simulator; its module `connectors.simulators.<kind>` is imported on demand."""
+    """The registered simulator; `connectors.simulators.<kind>` is imported on demand, and failing
+    that every simulator module (a kind may live in a module of another name, e.g. cin7_core)."""
     if kind not in SIMULATORS:
         try:
             importlib.import_module(f"connectors.simulators.{kind}")
         except ModuleNotFoundError as exc:
             if exc.name != f"connectors.simulators.{kind}":
                 raise
+    if kind not in SIMULATORS:
+        load_simulators()
     try:
         return SIMULATORS[kind]
     except KeyError:
         raise LookupError(f"no simulator for {kind!r}") from None
+
+
+def load_simulators() -> dict[str, type[SimulatorApp]]:
+    """Import every module of connectors.simulators; the registry of all simulators."""
+    package = importlib.import_module("connectors.simulators")
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name != "server":
+            importlib.import_module(f"connectors.simulators.{module.name}")
+    return SIMULATORS
 
 
 # -- the app base --------------------------------------------------------------------------------
