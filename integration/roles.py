@@ -1,10 +1,13 @@
-"""Role groups (who works which exceptions) and the demo's one user per role.
+"""Role groups (who works which exceptions), their permissions, and the demo's one user per role.
 
-A user's team is the team of their first role group; the queue filters on it. Permissions per
-group come later: for now every group may view exceptions.
+A user's team is the team of their first role group; the queue filters on it. Each group holds
+the Django permissions of the matrix in docs/roles.md (`ROLE_PERMISSIONS`); which exceptions a
+holder may act on (the owner side) is `integration.permissions`'s object-level check.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -30,32 +33,83 @@ DEMO_USERS: dict[str, str] = {
 }
 
 
+# What every role group may do besides seeing ("app_label.codename"). The matrix, by row:
+# see exceptions and dashboards — everyone; acknowledge / comment / snooze and resolve / reopen —
+# everyone, limited to their side by integration.permissions; assign, mappings and settings —
+# Ops, Admin; release held orders — CX, Ops, Admin; month-end — Finance, Ops, Admin; close the
+# month — Finance, Admin; connections and users — Admin.
+_EVERYONE = (
+    "exceptions.view_exceptionrecord",
+    "exceptions.view_exceptionevent",
+    "exceptions.act_on_exception",
+    "exceptions.resolve_exception",
+)
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "Finance": (*_EVERYONE, "reconciliation.view_month_end", "reconciliation.close_month"),
+    "CX": (*_EVERYONE, "integration.release_held_order"),
+    "Ops": (
+        *_EVERYONE,
+        "exceptions.assign_exception",
+        "integration.change_mappings",
+        "integration.release_held_order",
+        "reconciliation.view_month_end",
+    ),
+    "Warehouse": _EVERYONE,
+    "Admin": (
+        *_EVERYONE,
+        "exceptions.assign_exception",
+        "integration.change_mappings",
+        "integration.release_held_order",
+        "reconciliation.view_month_end",
+        "reconciliation.close_month",
+        "connectors.manage_connections",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.delete_user",
+        "auth.view_group",
+    ),
+}
+
+
 def demo_password(username: str) -> str:
     return f"parity-{username}"
 
 
-def _view_permissions() -> list[Permission]:
-    """View permissions on the exceptions app's models, where that app has models yet."""
-    if not apps.is_installed("exceptions"):
-        return []
-    models = list(apps.get_app_config("exceptions").get_models())
-    codenames = [f"view_{model._meta.model_name}" for model in models]
-    return list(
-        Permission.objects.filter(content_type__app_label="exceptions", codename__in=codenames)
-    )
+def _permissions(names: set[str]) -> dict[str, Permission]:
+    """The Permission rows for "app_label.codename" names that exist yet (an app that has not
+    declared its permission so far is skipped, and picked up by a later call)."""
+    codenames = {name.split(".", 1)[1] for name in names}
+    rows = Permission.objects.filter(codename__in=codenames).select_related("content_type")
+    found = {f"{p.content_type.app_label}.{p.codename}": p for p in rows}
+    return {name: found[name] for name in names if name in found}
 
 
 @transaction.atomic
 def ensure_role_groups() -> list[Group]:
-    """Create the role groups if missing and give each the exceptions view permissions."""
-    permissions = _view_permissions()
+    """Create the role groups if missing and grant each its permissions of the matrix.
+
+    Only ever adds: a right an administrator granted a group in the admin is kept."""
+    permissions = _permissions({name for names in ROLE_PERMISSIONS.values() for name in names})
     groups = []
     for name in ROLE_GROUPS:
         group, _ = Group.objects.get_or_create(name=name)
-        if permissions:
-            group.permissions.add(*permissions)
+        granted = [permissions[p] for p in ROLE_PERMISSIONS[name] if p in permissions]
+        if granted:
+            group.permissions.add(*granted)
         groups.append(group)
     return groups
+
+
+def ensure_role_groups_after_migrate(sender: Any, **kwargs: Any) -> None:
+    """post_migrate receiver: once the last app's permissions exist, bring the groups up to date,
+    so a fresh database (and every test database) has the matrix without a manual step."""
+    if sender is not list(apps.get_app_configs())[-1]:
+        return
+    using = kwargs.get("using")
+    if using is not None and using != "default":
+        return
+    ensure_role_groups()
 
 
 @transaction.atomic

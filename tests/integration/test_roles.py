@@ -4,21 +4,79 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 
 from integration.roles import ROLE_GROUPS, ensure_demo_users, ensure_role_groups, team_for
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_creates_the_five_role_groups_with_view_permissions() -> None:
+def granted(group: Group) -> set[str]:
+    return {
+        f"{app}.{codename}"
+        for app, codename in group.permissions.values_list("content_type__app_label", "codename")
+    }
+
+
+def test_it_creates_the_five_role_groups_with_the_matrix_permissions() -> None:
+    Group.objects.all().delete()  # the post_migrate receiver made them already
     ensure_role_groups()
     ensure_role_groups()  # twice: nothing duplicated
     assert sorted(Group.objects.values_list("name", flat=True)) == sorted(ROLE_GROUPS)
     assert sorted(ROLE_GROUPS) == ["Admin", "CX", "Finance", "Ops", "Warehouse"]
-    for group in Group.objects.all():
-        codenames = set(group.permissions.values_list("codename", flat=True))
-        assert codenames == {"view_exceptionrecord", "view_exceptionevent"}
+    everyone = {
+        "exceptions.view_exceptionrecord",
+        "exceptions.view_exceptionevent",
+        "exceptions.act_on_exception",
+        "exceptions.resolve_exception",
+    }
+    groups = {group.name: granted(group) for group in Group.objects.all()}
+    # Permissions of apps that have not declared theirs yet are left out, not invented.
+    existing = {
+        f"{app}.{codename}"
+        for app, codename in Permission.objects.values_list("content_type__app_label", "codename")
+    }
+    expected = {
+        "Finance": everyone | {"reconciliation.view_month_end", "reconciliation.close_month"},
+        "CX": everyone | {"integration.release_held_order"},
+        "Ops": everyone
+        | {
+            "exceptions.assign_exception",
+            "integration.change_mappings",
+            "integration.release_held_order",
+            "reconciliation.view_month_end",
+        },
+        "Warehouse": everyone,
+        "Admin": everyone
+        | {
+            "exceptions.assign_exception",
+            "integration.change_mappings",
+            "integration.release_held_order",
+            "reconciliation.view_month_end",
+            "reconciliation.close_month",
+            "connectors.manage_connections",
+            "auth.view_user",
+            "auth.add_user",
+            "auth.change_user",
+            "auth.delete_user",
+            "auth.view_group",
+        },
+    }
+    assert groups == {name: perms & existing for name, perms in expected.items()}
+    assert everyone <= existing
+
+
+def test_migrate_leaves_the_groups_with_their_permissions() -> None:
+    # The test database was built by migrate: the post_migrate receiver has run.
+    ops = Group.objects.get(name="Ops")
+    assert {"exceptions.assign_exception", "exceptions.act_on_exception"} <= granted(ops)
+
+
+def test_it_only_adds_a_right_an_administrator_granted_stays() -> None:
+    cx = Group.objects.get(name="CX")
+    cx.permissions.add(Permission.objects.get(codename="assign_exception"))
+    ensure_role_groups()
+    assert "exceptions.assign_exception" in granted(cx)
 
 
 def test_demo_users_log_in_with_their_printed_passwords() -> None:
