@@ -44,6 +44,9 @@ class Status(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     SNOOZED = "snoozed", "Snoozed"
     RESOLVED = "resolved", "Resolved"
+    # Closed by a person as not an issue or a duplicate. Unlike `resolved`, a run that still finds
+    # the mismatch does not reopen it (the sync reopens `resolved` only), nor resolve it.
+    DISMISSED = "dismissed", "Dismissed"
 
 
 class ResolutionReason(models.TextChoices):
@@ -59,8 +62,14 @@ class ResolutionReason(models.TextChoices):
 # The statuses a reconciliation run may resolve when it no longer finds the exception. Statuses
 # added later (e.g. an "ignored" state) are deliberately not in here unless they should be.
 AUTO_RESOLVABLE: tuple[str, ...] = (Status.OPEN, Status.ACKNOWLEDGED, Status.SNOOZED)
-# What the queue shows when no status filter is given.
+# What the queue shows when no status filter is given (plus snoozes that have ended).
 QUEUE_DEFAULT_STATUSES: tuple[str, ...] = (Status.OPEN, Status.ACKNOWLEDGED)
+# Statuses of an exception nobody needs to work any more.
+CLOSED_STATUSES: tuple[str, ...] = (Status.RESOLVED, Status.DISMISSED)
+# Reasons that dismiss rather than resolve: the data still disagrees, and that is fine.
+DISMISSING_REASONS: tuple[str, ...] = (ResolutionReason.NOT_AN_ISSUE, ResolutionReason.DUPLICATE)
+# How long an active exception may wait, from first seen, before its SLA is breached.
+SLA_HOURS: dict[str, int] = {Priority.P1: 4, Priority.P2: 24, Priority.P3: 72, Priority.P4: 168}
 CLEARED_BY_RECONCILIATION = "cleared by reconciliation"
 
 
@@ -171,7 +180,7 @@ class ExceptionRecord(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status != Status.RESOLVED
+        return self.status not in CLOSED_STATUSES
 
 
 class EventKind(models.TextChoices):
