@@ -3,8 +3,9 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import exceptions.alert_models
 from django.db import migrations, models
+
+import exceptions.alert_models
 
 
 class Migration(migrations.Migration):
