@@ -26,9 +26,12 @@ from connectors.cin7 import (
     tax_rate,
 )
 from connectors.http import RateLimit, Timeouts, connector_for
+from connectors.models import Connection
 from connectors.records import RecordError
 from connectors.simulators import Simulator
+from connectors.sync import run_sync
 from reconciliation.frames import Bundle
+from reconciliation.store import load_bundle
 
 CREDENTIALS = {"account_id": "sim-account", "application_key": "sim-key"}
 KEYS = {
@@ -590,3 +593,27 @@ def test_bad_records_are_quarantined_and_the_rest_goes_on(cin7: Simulator, world
 
 def test_check_names_what_answered(cin7: Simulator) -> None:
     assert connect(cin7).check() == "Cin7 Core answered: 52 sales"
+
+
+@pytest.mark.django_db
+def test_a_delta_sync_lays_changed_sales_over_the_last_snapshot(cin7: Simulator) -> None:
+    connection = Connection(
+        name="Cin7", kind="cin7_core", role="erp", base_url=f"{cin7.url}/ExternalApi/v2"
+    )
+    connection.set_credentials(CREDENTIALS)
+    connection.save()
+    no_limit = {"rate_limit": None}  # the limit has its own tests; this one is about the sync
+    full = run_sync(connection.pk, "full", client_options=no_limit)
+    cin7.app.touch("SO5800001", status="dispatched")
+    before = cin7.requests
+
+    delta = run_sync(connection.pk, "delta", client_options=no_limit)
+
+    delta.refresh_from_db()
+    assert (full.state, delta.state, delta.kind) == ("complete", "complete", "delta")
+    assert cin7.requests - before == 1 + 1 + 1 + 1 + 1  # sales, one sale, products, stock, adj.
+    saved = load_bundle([delta.snapshot], as_of=delta.snapshot.taken_at, currency="")
+    orders = saved.frame("erp", "orders").set_index("order_ref")
+    assert len(orders) == 52
+    assert orders.loc["SO5800001", "status"] == "dispatched"
+    assert len(saved.frame("erp", "order_lines")) == 93

@@ -21,12 +21,15 @@ import pytest
 import connectors.simulators.whistl  # noqa: F401 - registers the "whistl" simulator
 from connectors.base import ConnectionSettings, ConnectorError
 from connectors.http import Timeouts, connector_for
+from connectors.models import Connection
 from connectors.records import RecordError
 from connectors.simulators import Simulator
 from connectors.simulators.whistl import exchange_files
+from connectors.sync import run_sync
 from connectors.whistl.files import read_csv, write_csv
 from connectors.whistl.mapping import STATUS_MAP, STATUS_OUT, Mapper
 from reconciliation.frames import Bundle
+from reconciliation.store import load_bundle
 
 CREDENTIALS = {"client_id": "sim-client", "client_secret": "sim-secret"}
 KEYS = {
@@ -771,3 +774,32 @@ def test_a_local_folder_must_sit_under_a_configured_root(
 
 def _csv(rows: list[dict[str, str]]) -> bytes:
     return write_csv(rows)
+
+
+# -- through the sync service --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_dispatch_poll_adds_a_parcel_and_keeps_the_order_s_earlier_ones(
+    whistl: Simulator, world: Bundle
+) -> None:
+    connection = Connection(name="Whistl", kind="whistl", role="wms", base_url=whistl.url)
+    connection.set_credentials(CREDENTIALS)
+    connection.save()
+    full = run_sync(connection.pk, "full")
+    shipments = world.frame("wms", "shipments")
+    first = shipments[shipments["order_ref"] == "WH7310002"].iloc[0]
+    whistl.app.add_despatch([{**first.to_dict(), "shipment_ref": "CN-NEW"}])
+
+    poll = run_sync(connection.pk, "dispatch")
+
+    poll.refresh_from_db()
+    assert (full.state, poll.state, poll.quarantined) == ("complete", "complete", 0)
+    saved = load_bundle([poll.snapshot], as_of=poll.snapshot.taken_at, currency="").roles["wms"]
+    parcels = saved.frames["shipments"]
+    assert sorted(parcels.loc[parcels.order_ref == "WH7310002", "shipment_ref"]) == sorted(
+        ["CN-NEW", first["shipment_ref"]]
+    )
+    assert len(parcels) == len(shipments) + 1  # every other order's parcels kept
+    assert len(saved.frames["orders"]) == 45
+    assert len(saved.frames["stock"]) == 290
