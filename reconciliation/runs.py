@@ -20,6 +20,7 @@ from integration import mappings
 from reconciliation.bundle import read_bundle
 from reconciliation.engine import Result, reconcile
 from reconciliation.frames import Bundle
+from reconciliation.metrics import record_metrics
 from reconciliation.models import ReconciliationRun, Snapshot
 from reconciliation.settings import ReconSettings
 from reconciliation.store import save_snapshots, sku_map_records
@@ -94,6 +95,9 @@ def _run(
             result = reconcile(engine_bundle, settings)
         with _phase("save_exceptions", timings, progress):
             totals = record_exceptions(run, result.exceptions, result.rules_run)
+        # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
+        with _phase("metrics", timings, None):
+            record_metrics(run, engine_bundle, result, settings)
         result.timings = {**timings, **result.timings}
         run.complete(timings=result.timings, counts=result.counts, totals=totals)
     except BaseException as exc:  # Ctrl-C too: a run left `running` would block every other
@@ -129,6 +133,9 @@ def reconcile_saved(
             result = reconcile(engine_bundle, settings)
         with _phase("save_exceptions", timings, progress):
             totals = record_exceptions(run, result.exceptions, result.rules_run)
+        # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
+        with _phase("metrics", timings, None):
+            record_metrics(run, engine_bundle, result, settings)
         result.timings = {**timings, **result.timings}
         run.complete(timings=result.timings, counts=result.counts, totals=totals)
     except BaseException as exc:
