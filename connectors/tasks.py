@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from connectors.models import Connection, SyncRun
-from connectors.sync import begin_sync, reconcile_latest, run_sync
+from connectors.sync import begin_sync, reconcile_latest, run_sync, stale_after
 
 SYNC_TASK = "connectors.tasks.sync_connection"
 RECONCILE_TASK = "connectors.tasks.reconcile_latest_task"
@@ -52,6 +52,8 @@ def sync_due(kind: str = SyncRun.Kind.DELTA) -> str:
     """Queue a sync of `kind` for each enabled connection that is due and idle."""
     queued = []
     now = timezone.now()
+    # A run abandoned by a dead worker would otherwise keep its connection "busy" for ever.
+    SyncRun.fail_stale(None, stale_after())
     for connection in Connection.objects.filter(enabled=True):
         if kind == SyncRun.Kind.DELTA:
             if connection.schedule_minutes == 0:

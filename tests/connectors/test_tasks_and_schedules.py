@@ -56,6 +56,22 @@ def test_a_busy_connection_is_not_queued_again(django_capture_on_commit_callback
 
 
 @pytest.mark.django_db
+def test_an_abandoned_run_does_not_keep_its_connection_busy(
+    django_capture_on_commit_callbacks,  # noqa: ANN001
+) -> None:
+    shop = connection("Shop", "store")
+    too_old = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 1)
+    abandoned = SyncRun.objects.create(connection=shop, state="running", started_at=too_old)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_due("full") == "full: queued Shop"
+
+    abandoned.refresh_from_db()
+    assert abandoned.state == "failed"
+    assert queued() == [("connectors.tasks.sync_connection", (shop.pk, "full", None, "schedule"))]
+
+
+@pytest.mark.django_db
 def test_sync_now_makes_a_pending_run_and_queues_its_task_once(
     django_capture_on_commit_callbacks,  # noqa: ANN001
 ) -> None:
