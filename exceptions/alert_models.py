@@ -24,8 +24,9 @@ from django.utils import timezone
 from exceptions.models import ExceptionEvent, ExceptionRecord, Priority, Team
 
 # http and https only: a webhook is posted to by the server, never file:, ftp: or the like.
+# Its own code, so a form field does not swap the message for its generic "Enter a valid URL".
 webhook_url_validator = URLValidator(
-    schemes=["http", "https"], message="Enter an http:// or https:// URL."
+    schemes=["http", "https"], message="Enter an http:// or https:// URL.", code="scheme"
 )
 _EMAIL_SPLIT = re.compile(r"[\s,;]+")
 

@@ -35,6 +35,7 @@ from django_q.tasks import async_task
 from exceptions import notify
 from exceptions.alert_models import AlertDelivery, AlertRoute, AlertRunPlan
 from exceptions.models import EventKind, ExceptionEvent
+from integration.permissions import can
 from reconciliation.models import ReconciliationRun
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,6 @@ FRESH = timedelta(minutes=2)
 
 def can_manage_alerts(user: Any) -> bool:
     # Alert routes are integration settings: the matrix gives those to Ops and Admin.
-    from integration.permissions import can
-
     return can(user, "edit_mappings")
 
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
     path("exceptions/", include("exceptions.urls")),
+    path("alerts/", include("exceptions.alert_urls")),
 ]

@@ -72,6 +72,7 @@ class Migration(migrations.Migration):
                         max_length=500,
                         validators=[
                             django.core.validators.URLValidator(
+                                code="scheme",
                                 message="Enter an http:// or https:// URL.",
                                 schemes=["http", "https"],
                             )
