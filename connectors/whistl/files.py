@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
-
-import paramiko
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connectors.base import ConnectorError
+
+if TYPE_CHECKING:
+    import paramiko
 
 PARTIAL = (".part", ".tmp")
 
@@ -119,6 +120,8 @@ class LocalFolder:
 
 def host_key(line: str) -> paramiko.PKey:
     """A server's public key from its known_hosts form: `ssh-ed25519 AAAA…`."""
+    import paramiko
+
     try:
         kind, data = line.split()[:2]
         return paramiko.PKey.from_type_string(kind, base64.b64decode(data))
@@ -127,6 +130,8 @@ def host_key(line: str) -> paramiko.PKey:
 
 
 def private_key(text: str) -> paramiko.PKey:
+    import paramiko
+
     for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
             return kind.from_private_key(io.StringIO(text))
@@ -156,6 +161,9 @@ class SftpFolder:
         inbound: str = "/inbound",
         timeout: float = 30.0,
     ) -> None:
+        # Imported here: only SFTP connections need paramiko, the rest of Parity does not.
+        import paramiko
+
         self.outbound = outbound.rstrip("/") or "/"
         self.inbound = inbound.rstrip("/") or "/"
         where = f"sftp://{host}:{port}"

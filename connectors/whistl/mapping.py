@@ -251,7 +251,9 @@ class Mapper:
             return self.reason(value)
         return text(value)
 
-    def order_rows(self, record: Mapping[str, Any], *, csv_lines: list[Mapping] | None = None):
+    def order_rows(
+        self, record: Mapping[str, Any], *, csv_lines: list[Mapping] | None = None
+    ) -> tuple[str, Rows]:
         """A REST order (its lines inside) → (ref, rows); for CSV, the order's rows of the file
         (every row carries the header columns, `csv_lines` are all of them)."""
         csv = csv_lines is not None
@@ -279,7 +281,9 @@ class Mapper:
             rows.append({**parcel, "sku": cells["sku"], "quantity": cells["quantity"]})
         return ref, {"shipments": rows}
 
-    def flat_rows(self, file: str, record: Mapping[str, Any], *, csv: bool = False):
+    def flat_rows(
+        self, file: str, record: Mapping[str, Any], *, csv: bool = False
+    ) -> tuple[str, Rows]:
         """A stock, adjustment or product record (REST or CSV row) → its one row."""
         row = self.cells(file, record, csv=csv)
         if file == "products":
@@ -289,7 +293,9 @@ class Mapper:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def order_record(self, order: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]):
+    def order_record(
+        self, order: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]
+    ) -> dict[str, Any]:
         """A canonical order (frame values or cells) and its lines → a REST order record."""
         record: dict[str, Any] = {}
         for column in self.columns("orders"):

@@ -339,7 +339,9 @@ def test_its_client_paces_itself_at_60_calls_a_minute_per_credential() -> None:
 # -- against the simulator -----------------------------------------------------------------------
 
 
-def settings_for(url: str, credentials: dict[str, str] | None = None, **options: Any):
+def settings_for(
+    url: str, credentials: dict[str, str] | None = None, **options: Any
+) -> ConnectionSettings:
     return ConnectionSettings(
         name="Cin7 test",
         kind="cin7_core",

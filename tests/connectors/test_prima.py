@@ -205,7 +205,9 @@ def test_a_request_document_names_who_asks_and_what() -> None:
 # -- the XML service against the simulator -------------------------------------------------------
 
 
-def settings_for(url: str, credentials: dict[str, str] | None = None, **options: Any):
+def settings_for(
+    url: str, credentials: dict[str, str] | None = None, **options: Any
+) -> ConnectionSettings:
     return ConnectionSettings(
         name="Prima test",
         kind="prima",

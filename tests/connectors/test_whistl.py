@@ -237,7 +237,9 @@ def test_an_order_written_through_the_table_reads_back() -> None:
 # -- REST against the simulator ------------------------------------------------------------------
 
 
-def settings_for(url: str, credentials: dict[str, str] | None = None, **options: Any):
+def settings_for(
+    url: str, credentials: dict[str, str] | None = None, **options: Any
+) -> ConnectionSettings:
     return ConnectionSettings(
         name="Whistl test",
         kind="whistl",
