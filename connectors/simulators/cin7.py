@@ -1,6 +1,7 @@
 """Cin7 Core API v2 simulator: a world's ERP role as Cin7 answers it.
 
-Routes (under `/ExternalApi/v2`): `saleList` (Page, Limit, UpdatedSince), `sale?ID=`,
+Routes (under `/ExternalApi/v2`, and at the root too, so a connection whose base URL is the bare
+simulator address works): `saleList` (Page, Limit, UpdatedSince), `sale?ID=`,
 `product` (Page, Limit, ModifiedSince), `ref/productavailability` (Page, Limit),
 `stockadjustmentList` (Page, Limit, Status) and `stockadjustment?TaskID=`. Auth: the
 `api-auth-accountid` / `api-auth-applicationkey` headers. Like Cin7 it allows 60 calls a minute
@@ -321,6 +322,7 @@ class Cin7Simulator(SimulatorApp):
         return self._cache[key]
 
     @route("GET", f"{API}/saleList")
+    @route("GET", "/saleList")
     def sale_list(self, request: SimRequest) -> SimResponse:
         since = self._since(request, "UpdatedSince")
 
@@ -334,6 +336,7 @@ class Cin7Simulator(SimulatorApp):
         return self._page(request, "SaleList", self._cached(("sales", since), build))
 
     @route("GET", f"{API}/sale")
+    @route("GET", "/sale")
     def sale(self, request: SimRequest) -> SimResponse:
         detail = self.sales.get(request.arg("ID") or "")
         if detail is None:
@@ -341,16 +344,19 @@ class Cin7Simulator(SimulatorApp):
         return json_response(detail)
 
     @route("GET", f"{API}/product")
+    @route("GET", "/product")
     def product_list(self, request: SimRequest) -> SimResponse:
         since = self._since(request, "ModifiedSince")
         products = [p for p in self.products if since is None or _after(p["LastModifiedOn"], since)]
         return self._page(request, "Products", products)
 
     @route("GET", f"{API}/ref/productavailability")
+    @route("GET", "/ref/productavailability")
     def availability_list(self, request: SimRequest) -> SimResponse:
         return self._page(request, "ProductAvailabilityList", self.availability)
 
     @route("GET", f"{API}/stockadjustmentList")
+    @route("GET", "/stockadjustmentList")
     def adjustment_list(self, request: SimRequest) -> SimResponse:
         wanted = request.arg("Status")
         summaries = [
@@ -362,6 +368,7 @@ class Cin7Simulator(SimulatorApp):
         return self._page(request, "StockAdjustmentList", summaries)
 
     @route("GET", f"{API}/stockadjustment")
+    @route("GET", "/stockadjustment")
     def adjustment(self, request: SimRequest) -> SimResponse:
         task = self.adjustments.get(request.arg("TaskID") or "")
         if task is None:

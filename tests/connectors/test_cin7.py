@@ -619,3 +619,18 @@ def test_a_delta_sync_lays_changed_sales_over_the_last_snapshot(cin7: Simulator)
     assert len(orders) == 52
     assert orders.loc["SO5800001", "status"] == "dispatched"
     assert len(saved.frame("erp", "order_lines")) == 93
+
+
+def test_the_simulator_also_answers_at_its_bare_address(cin7: Simulator) -> None:
+    # As `manage.py devstack` points a connection at it: no /ExternalApi/v2 in the base URL.
+    connector = connector_for(
+        ConnectionSettings(
+            name="Cin7 bare",
+            kind="cin7_core",
+            role="erp",
+            base_url=cin7.url,
+            credentials=CREDENTIALS,
+        ),
+        rate_limit=None,
+    )
+    assert connector.check() == "Cin7 Core answered: 52 sales"
