@@ -47,6 +47,7 @@ from connectors.records import (
     Rows,
     Tracker,
     decimal_text,
+    in_utc,
     money,
     number,
     rate,
@@ -358,7 +359,7 @@ def adjustment_rows(task: dict[str, Any]) -> tuple[str, Rows]:
 
 def cin7_time(moment: datetime) -> str:
     """A filter date as Cin7 takes it: UTC, no offset."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return in_utc(moment).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 # -- the connector -------------------------------------------------------------------------------
@@ -549,4 +550,4 @@ def _effective_since(summary: dict[str, Any], since: datetime) -> bool:
         return True
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment >= since
+    return moment >= in_utc(since)

@@ -42,7 +42,7 @@ from connectors.base import (
 )
 from connectors.http import Page, RateLimit, parse_xml
 from connectors.prima.mapping import CHILDREN, PrimaMapper, element_record, request_document
-from connectors.records import Batch, Tracker
+from connectors.records import Batch, Tracker, in_utc
 from reconciliation.frames import FILES
 
 ENDPOINT = "/ws/request"
@@ -137,7 +137,7 @@ class PrimaConnector(Connector):
         names = self.mapper.requests[file]
         parameters: dict[str, Any] = {}
         if since is not None and file != "stock":  # stock levels are read whole
-            parameters["ModifiedSince"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            parameters["ModifiedSince"] = in_utc(since).strftime("%Y-%m-%dT%H:%M:%SZ")
         seen: set[Any] = set()
         for number in range(1, 100_001):
             answer = self._call(file, {**parameters, "PageNumber": number, "PageSize": size})

@@ -42,7 +42,7 @@ from connectors.base import (
     register,
 )
 from connectors.http import Page, RateLimit, allowed_hosts, host_allowed, parse_json
-from connectors.records import Batch, Tracker
+from connectors.records import Batch, Tracker, in_utc
 from connectors.whistl.auth import ClientCredentials
 from connectors.whistl.files import (
     FileInfo,
@@ -200,7 +200,7 @@ class WhistlConnector(Connector):
     def _since(self, since: datetime | None) -> dict[str, str]:
         if since is None:
             return {}
-        moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = in_utc(since).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {self.mapper.table["paging"]["since"]: moment}
 
     def _pull_rest(

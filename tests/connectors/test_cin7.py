@@ -634,3 +634,10 @@ def test_the_simulator_also_answers_at_its_bare_address(cin7: Simulator) -> None
         rate_limit=None,
     )
     assert connector.check() == "Cin7 Core answered: 52 sales"
+
+
+def test_a_naive_since_is_taken_as_utc(cin7: Simulator) -> None:
+    connect(cin7).pull(since=datetime(2026, 10, 30, 8, 0), files=("orders",))
+
+    assert cin7.log[0][2] == "/ExternalApi/v2/saleList"
+    assert cin7.app._cache.keys() == {("sales", datetime(2026, 10, 30, 8, 0, tzinfo=UTC))}
