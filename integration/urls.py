@@ -14,4 +14,5 @@ urlpatterns = [
     path("readyz", health.readiness, name="readyz"),
     path("exceptions/", include("exceptions.urls")),
     path("alerts/", include("exceptions.alert_urls")),
+    path("api/v1/", include("exceptions.api.urls")),
 ]
