@@ -84,6 +84,10 @@ def test_simulate_serves_until_interrupted(tmp_path: Path) -> None:
     assert not listening(port)
 
 
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="devstack's processes share the test database: PostgreSQL only (set DATABASE_URL)",
+)
 def test_devstack_starts_everything_syncs_and_stops_everything_on_ctrl_c(
     transactional_db: None, settings
 ) -> None:  # noqa: ANN001
