@@ -69,7 +69,12 @@ class ExceptionList(APIView):
             return _bad(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
 
         records = ExceptionRecord.objects.select_related("assignee")
-        filterset = ExceptionFilter(params, queryset=records, request=request)
+        data = params.copy()
+        # The queue page starts on the user's team ("My queue"); a tool asking without a team
+        # means every team.
+        data.setdefault("team", "")
+        now = timezone.now()
+        filterset = ExceptionFilter(data, queryset=records, user=request.user, now=now)
         if not filterset.is_valid():
             return _bad("Some filters are not valid.", errors=filterset.errors)
         ordering = ORDERINGS[ordering_name]
@@ -83,7 +88,7 @@ class ExceptionList(APIView):
             )
         except keyset.BadCursor as exc:
             return _bad(f"The page cursor is not valid for ordering {ordering_name}: {exc}.")
-        context = {"request": request, "now": timezone.now()}
+        context = {"request": request, "now": now}
         return Response(
             {
                 "results": ExceptionSerializer(page.rows, many=True, context=context).data,

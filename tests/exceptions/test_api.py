@@ -123,11 +123,20 @@ def test_the_api_token_command_makes_resets_and_revokes_a_token(
 
 
 @pytest.fixture
-def mix(make_exception: Make) -> dict[str, ExceptionRecord]:
-    """Six exceptions across owners, teams, rules, priorities and statuses."""
-    return {
-        "a": make_exception(key="SO-1001", priority="P1", score=90),
-        "b": make_exception(key="SO-1002", priority="P2", score=80, status="acknowledged"),
+def mix(make_exception: Make, ops_user: AbstractUser) -> dict[str, ExceptionRecord]:
+    """Six exceptions across owners, teams, rules, priorities, statuses, systems and ages."""
+    now = timezone.now()
+
+    def ago(**delta: float) -> dict[str, Any]:
+        return {"first_seen": now - timedelta(**delta), "last_seen": now}
+
+    made = {
+        "a": make_exception(
+            key="SO-1001", priority="P1", score=90, assignee=ops_user, **ago(hours=2)
+        ),
+        "b": make_exception(
+            key="SO-1002", priority="P2", score=80, status="acknowledged", **ago(days=2)
+        ),
         "c": make_exception(
             rule="STOCK_DRIFT",
             key="SKU-RED",
@@ -136,6 +145,7 @@ def mix(make_exception: Make) -> dict[str, ExceptionRecord]:
             priority="P2",
             score=70,
             roles=["erp", "wms"],
+            **ago(days=40),
         ),
         "d": make_exception(
             rule="STOCK_DRIFT",
@@ -145,10 +155,18 @@ def mix(make_exception: Make) -> dict[str, ExceptionRecord]:
             priority="P3",
             score=60,
             status="snoozed",
+            snoozed_until=now + timedelta(days=1),
+            roles=["erp", "wms"],
+            **ago(hours=1),
         ),
-        "e": make_exception(key="SO-2001", priority="P4", score=50, team="finance"),
-        "f": make_exception(key="SO-3001", priority="P1", score=40, status="resolved"),
+        "e": make_exception(key="SO-2001", priority="P4", score=50, team="finance", **ago(days=8)),
+        "f": make_exception(
+            key="SO-3001", priority="P1", score=40, status="resolved", **ago(days=1)
+        ),
     }
+    # Handed to Ops: its queue team is now ops.
+    ExceptionRecord.objects.filter(pk=made["a"].pk).update(assigned_team="ops")
+    return made
 
 
 def keys(response: Any) -> list[str]:
@@ -159,17 +177,32 @@ def keys(response: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({}, ["SO-1001", "SO-1002", "SKU-RED", "SO-2001"]),  # the working queue, by score
+        # No team: every team (the queue page would start on the user's); no status: the
+        # working queue (open, acknowledged, snoozes that ended); by score.
+        ({}, ["SO-1001", "SO-1002", "SKU-RED", "SO-2001"]),
+        ({"team": "ops"}, ["SO-1001"]),  # the queue team: assigned, else the engine's
+        ({"team": "ecommerce"}, ["SO-1002"]),
+        ({"team": "finance"}, ["SO-2001"]),
         ({"owner": "warehouse"}, ["SKU-RED"]),
         ({"owner": "office"}, ["SO-1001", "SO-1002", "SO-2001"]),
-        ({"team": "finance"}, ["SO-2001"]),
         ({"rule": "stock_drift", "status": ["open", "snoozed"]}, ["SKU-RED", "SKU-BLUE"]),
         ({"priority": "P1"}, ["SO-1001"]),
         ({"status": "resolved"}, ["SO-3001"]),
         ({"status": ["acknowledged", "snoozed"]}, ["SO-1002", "SKU-BLUE"]),
+        ({"system": "wms"}, ["SKU-RED"]),
+        ({"system": "store"}, ["SO-1001", "SO-1002", "SO-2001"]),
+        ({"assignee": "me"}, ["SO-1001"]),
+        ({"assignee": "none"}, ["SO-1002", "SKU-RED", "SO-2001"]),
+        ({"age": "1d"}, ["SO-1002", "SKU-RED", "SO-2001"]),
+        ({"age": "7d"}, ["SKU-RED", "SO-2001"]),
+        ({"age": "30d"}, ["SKU-RED"]),
+        ({"age": "sla"}, ["SO-1002", "SKU-RED", "SO-2001"]),  # P2 > 24 h, P4 > 7 days
         ({"q": "so-100"}, ["SO-1001", "SO-1002"]),
         ({"q": "SKU", "status": ["open", "snoozed"]}, ["SKU-RED", "SKU-BLUE"]),
+        ({"owner": "office", "age": "1d", "priority": "P2"}, ["SO-1002"]),
         ({"ordering": "priority"}, ["SO-1001", "SO-1002", "SKU-RED", "SO-2001"]),
+        ({"ordering": "first_seen"}, ["SKU-RED", "SO-2001", "SO-1002", "SO-1001"]),
+        ({"ordering": "-first_seen"}, ["SO-1001", "SO-1002", "SO-2001", "SKU-RED"]),
     ],
 )
 def test_the_list_takes_the_queues_filters(
@@ -179,6 +212,14 @@ def test_the_list_takes_the_queues_filters(
     expected: list[str],
 ) -> None:
     assert keys(api(ops_user).get(list_url(**params))) == expected
+
+
+def test_the_assignee_filter_takes_a_person_by_id(
+    ops_user: AbstractUser, warehouse_user: AbstractUser, mix: dict[str, ExceptionRecord]
+) -> None:
+    client = api(warehouse_user)
+    assert keys(client.get(list_url(assignee=ops_user.pk))) == ["SO-1001"]
+    assert keys(client.get(list_url(assignee="me"))) == []
 
 
 def test_an_invalid_filter_is_400_with_the_reason(
