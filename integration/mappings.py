@@ -125,7 +125,7 @@ def _log(
     )
 
 
-def _clean_code(value: Any, label: str, *, limit: int = MAX_CODE) -> str:
+def clean_code(value: Any, label: str, *, limit: int = MAX_CODE) -> str:
     text = str(value if value is not None else "").strip()
     if not text:
         raise MappingError(f"{label} is required")
@@ -153,7 +153,7 @@ def save_service(
     via: str = "form",
 ) -> ServiceCode:
     """Add a service code or change its express flag / description."""
-    code = _clean_code(code, "Service code")
+    code = clean_code(code, "Service code")
     description = (description or "").strip()[:MAX_TEXT]
     service = ServiceCode.objects.select_for_update().filter(code=code).first()
     if service is None:
@@ -194,8 +194,8 @@ def save_shipping_method(
     """Map a shipping method (as the store/ERP names it) to a service code. A new service code is
     created; `express` (when given) is set on the service, which every method mapped to it
     shares. `method`: the row being edited (a rename keeps its history under the new name)."""
-    name = _clean_code(name, "Shipping method", limit=MAX_TEXT)
-    service_code = _clean_code(service_code, f"Service code for {name}")
+    name = clean_code(name, "Shipping method", limit=MAX_TEXT)
+    service_code = clean_code(service_code, f"Service code for {name}")
     existing = ServiceCode.objects.filter(code=service_code).first()
     if existing is None or (express is not None and existing.express != express):
         description = existing.description if existing else ""
@@ -263,8 +263,8 @@ def save_alias(
     via: str = "form",
 ) -> SkuAlias:
     role = clean_role(role)
-    sku = _clean_code(sku, "SKU", limit=MAX_TEXT)
-    canonical_sku = _clean_code(canonical_sku, f"Canonical SKU for {role} {sku}", limit=MAX_TEXT)
+    sku = clean_code(sku, "SKU", limit=MAX_TEXT)
+    canonical_sku = clean_code(canonical_sku, f"Canonical SKU for {role} {sku}", limit=MAX_TEXT)
     if sku == canonical_sku:
         raise MappingError(
             f"{role} SKU {sku} is already canonical: an alias to itself does nothing"
@@ -312,7 +312,7 @@ def save_non_stock(
     item: NonStockSku | None = None,
     via: str = "form",
 ) -> NonStockSku:
-    sku = _clean_code(sku, "Non-stock SKU", limit=MAX_TEXT)
+    sku = clean_code(sku, "Non-stock SKU", limit=MAX_TEXT)
     description = (description or "").strip()[:MAX_TEXT]
     clash = NonStockSku.objects.filter(sku=sku)
     if item is not None:

@@ -13,6 +13,8 @@ urlpatterns = [
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
     path("exceptions/", include("exceptions.urls")),
+    path("held/", include("integration.held_urls")),
+    path("mappings/", include("integration.mapping_urls")),
     path("alerts/", include("exceptions.alert_urls")),
     path("api/v1/", include("exceptions.api.urls")),
 ]

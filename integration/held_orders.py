@@ -1,0 +1,455 @@
+"""Held orders (docs/cx.md): every order held, rejected or blocked before the warehouse, with its
+data from the latest snapshots, and the release of a corrected order.
+
+An order is "held" while an active exception of HELD_RULES names it: ADDRESS_INVALID,
+SHIPPING_UNMAPPED, NON_STOCK_SENT and ORDER_HELD are keyed by the order's origin; SKU_UNKNOWN and
+SKU_INVALID_FORMAT are keyed by SKU and list the orders they block in `details.orders`.
+
+A release is checked with the engine's own code (`order_address_problems`, the effective
+shipping map) and writes, in one transaction: an `OrderRelease` (the outbox row the send task
+works from), the exceptions' resolution with an event carrying the before/after values, and —
+after commit — the send task (`integration.tasks.send_release`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from exceptions.models import (
+    AUTO_RESOLVABLE,
+    EventKind,
+    ExceptionEvent,
+    ExceptionRecord,
+    ResolutionReason,
+)
+from integration import outbox
+from integration.mappings import effective_settings, effective_sku_map
+from integration.models import OrderRelease
+from reconciliation.frames import ROLES
+from reconciliation.models import (
+    ReconciliationRun,
+    SnapshotOrder,
+    SnapshotOrderLine,
+    SnapshotProduct,
+)
+from reconciliation.rules.validation import FIELD_LABELS, order_address_problems
+from reconciliation.settings import ReconSettings
+from reconciliation.store import latest_complete_snapshots, sku_map_frame
+
+HELD_RULES: tuple[str, ...] = (
+    "ADDRESS_INVALID",
+    "SHIPPING_UNMAPPED",
+    "SKU_UNKNOWN",
+    "SKU_INVALID_FORMAT",
+    "NON_STOCK_SENT",
+    "ORDER_HELD",
+)
+ORDER_RULES: tuple[str, ...] = (
+    "ADDRESS_INVALID",
+    "SHIPPING_UNMAPPED",
+    "NON_STOCK_SENT",
+    "ORDER_HELD",
+)
+SKU_RULES: tuple[str, ...] = ("SKU_UNKNOWN", "SKU_INVALID_FORMAT")
+# ORDER_HELD teams whose hold CX must not lift: a payment or fraud review (finance), a hold inside
+# the warehouse (stock at the pick face). Those are released where they were put on.
+NOT_RELEASABLE_TEAMS = {"finance": "Finance", "warehouse": "the warehouse"}
+# A warehouse copy in these statuses has not been accepted (rules.md, "Outbound order").
+WAITING_AT_WMS = ("held", "rejected")
+DELIVERY_FIELDS: tuple[str, ...] = (
+    "ship_name",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_postcode",
+    "ship_country",
+    "ship_phone",
+)
+LABELS = {**FIELD_LABELS, "ship_name": "name", "ship_line2": "address line 2"}
+ORDER_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in SnapshotOrder._meta.concrete_fields if f.name not in {"id", "snapshot", "extra"}
+)
+LINE_COLUMNS: tuple[str, ...] = ("line_no", "sku", "quantity", "unit_price", "line_net", "line_tax")
+RESOLUTION = "corrected and released"
+
+
+class ReleaseRefused(Exception):
+    """The order cannot be released from here; the message says why and who can."""
+
+
+class ReleaseInvalid(Exception):
+    """The corrected details still fail the engine's checks: field -> message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+# -- which orders are held -------------------------------------------------------------------
+
+
+def held_exceptions() -> Any:
+    return ExceptionRecord.objects.filter(rule__in=HELD_RULES, status__in=AUTO_RESOLVABLE)
+
+
+def origins_of(record: ExceptionRecord) -> list[str]:
+    """The orders an exception holds: its key, or the orders a SKU exception lists."""
+    if record.rule in SKU_RULES:
+        orders = (record.details or {}).get("orders") or []
+        return [str(o) for o in orders if isinstance(o, str) and o]
+    return [record.key]
+
+
+@dataclass
+class HeldOrder:
+    origin: str
+    exceptions: list[ExceptionRecord] = field(default_factory=list)
+    copies: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> order fields
+    release: OrderRelease | None = None
+
+    @property
+    def priority(self) -> str:
+        return min(e.priority for e in self.exceptions)
+
+    @property
+    def since(self) -> datetime:
+        return min(e.first_seen for e in self.exceptions)
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted({e.rule for e in self.exceptions}, key=HELD_RULES.index)
+
+    @property
+    def teams(self) -> list[str]:
+        return sorted({e.queue_team or e.team for e in self.exceptions})
+
+    @property
+    def summary(self) -> str:
+        return min(self.exceptions, key=lambda e: (e.priority, -e.score)).summary
+
+    @property
+    def placed_at(self) -> datetime | None:
+        """When the customer placed it (the most upstream copy's placed_at)."""
+        return next((c["placed_at"] for c in self.copies.values() if c.get("placed_at")), None)
+
+    @property
+    def customer(self) -> str:
+        return next((c["ship_name"] for c in self.copies.values() if c.get("ship_name")), "")
+
+    @property
+    def gross_total(self) -> Any:
+        return next((c["gross_total"] for c in self.copies.values() if c.get("gross_total")), None)
+
+
+def held_orders(records: Any) -> list[HeldOrder]:
+    """The held orders of these exceptions (a queryset of held_exceptions()), most urgent first,
+    with their copies from the latest snapshots and their latest release."""
+    orders: dict[str, HeldOrder] = {}
+    for record in records:
+        for origin in origins_of(record):
+            orders.setdefault(origin, HeldOrder(origin)).exceptions.append(record)
+    copies = order_copies(list(orders))
+    for release in OrderRelease.objects.filter(origin__in=list(orders)).order_by("created_at"):
+        orders[release.origin].release = release  # the latest wins
+    for origin, held in orders.items():
+        held.copies = copies.get(origin, {})
+    return sorted(orders.values(), key=lambda h: (h.priority, h.since, h.origin))
+
+
+def order_copies(origins: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """origin -> role -> the order's fields in that role's latest complete snapshot, following
+    the links down the pipeline (D.source_ref = U.order_ref). Where several copies link to one
+    upstream order, the counterpart of rules.md: not cancelled, earliest placed, lowest ref."""
+    if not origins:
+        return {}
+    latest = latest_complete_snapshots()
+    wanted = set(origins)
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    upstream: dict[str, str] = {}  # order_ref in the previous role -> origin
+    for role in (r for r in ROLES if r in latest):
+        rows = (
+            SnapshotOrder.objects.filter(snapshot=latest[role])
+            .filter(Q(order_ref__in=wanted) | Q(source_ref__in=list(upstream)))
+            .values(*ORDER_COLUMNS)
+        )
+        ordered = sorted(
+            rows, key=lambda r: (r["status"] == "cancelled", r["placed_at"], r["order_ref"])
+        )
+        here: dict[str, str] = {}
+        for row in ordered:
+            origin = upstream.get(row["source_ref"] or "")
+            if (
+                origin is None
+                and row["order_ref"] in wanted
+                and role not in result.get(row["order_ref"], {})
+            ):
+                origin = row["order_ref"]
+            if origin is None or role in result.get(origin, {}):
+                continue
+            result.setdefault(origin, {})[role] = {**row, "role": role}
+            here[row["order_ref"]] = origin
+        upstream = here
+    return result
+
+
+def sending_role(copies: dict[str, Any]) -> str | None:
+    """The copy that goes to the warehouse: the warehouse's upstream (the ERP, else the store)."""
+    for role in ("erp", "store"):
+        if role in copies:
+            return role
+    return next(iter(copies), None)
+
+
+# -- one order -------------------------------------------------------------------------------
+
+
+def current_settings() -> ReconSettings:
+    """The settings the next run would use: the latest complete run's config.json over the
+    database settings (the maps merged)."""
+    last = ReconciliationRun.objects.filter(status=ReconciliationRun.Status.COMPLETE).first()
+    return effective_settings(last.config if last else {})
+
+
+def held_order(origin: str) -> HeldOrder | None:
+    """One held order with every exception that holds it; None when nothing holds it."""
+    records = [r for r in held_exceptions() if origin in origins_of(r)]
+    if not records:
+        return None
+    return held_orders(records)[0]
+
+
+def last_release(origin: str) -> OrderRelease | None:
+    return OrderRelease.objects.filter(origin=origin).order_by("-created_at", "-id").first()
+
+
+def delivery_of(held: HeldOrder) -> dict[str, str]:
+    """The delivery fields of the copy that goes to the warehouse, as text."""
+    role = sending_role(held.copies)
+    copy = held.copies.get(role, {}) if role else {}
+    return {f: copy.get(f) or "" for f in (*DELIVERY_FIELDS, "shipping_method")}
+
+
+def blockers(held: HeldOrder) -> list[str]:
+    """Why this order cannot be released from the held-orders page (empty: it can)."""
+    reasons = []
+    for record in held.exceptions:
+        if record.rule == "ORDER_HELD" and record.team in NOT_RELEASABLE_TEAMS:
+            reason = (record.details or {}).get("hold_reason") or "no reason given"
+            reasons.append(
+                f"Held for '{reason}': only {NOT_RELEASABLE_TEAMS[record.team]} can release it"
+            )
+        elif record.rule in SKU_RULES:
+            reasons.append(f"{record.summary} — merchandising must fix SKU {record.key} first")
+    at_warehouse = held.copies.get("wms")
+    if at_warehouse is not None and at_warehouse["status"] not in WAITING_AT_WMS:
+        # Sending it again would make a second warehouse order (DUPLICATE_ORDER).
+        reasons.append(
+            f"The warehouse already has it as {at_warehouse['order_ref']} "
+            f"({at_warehouse['status'].replace('_', ' ')}): there is nothing to release; "
+            "work its exceptions in the queue"
+        )
+    return reasons
+
+
+def shipping_problem(method: str, settings: ReconSettings) -> str | None:
+    """SHIPPING_UNMAPPED's test for one order: empty, or neither a method nor a service code of
+    the map (no test while the map is empty, as the rule is then skipped)."""
+    methods = settings.shipping_methods
+    if not methods:
+        return None
+    if not method:
+        return "shipping method is empty: pick a mapped service"
+    if method in methods or method in set(methods.values()):
+        return None
+    return f"shipping method '{method}' has no service code mapped: pick a mapped service"
+
+
+def problems_of(details: dict[str, str], settings: ReconSettings) -> dict[str, str]:
+    """field -> what is wrong, by the engine's checks (ADDRESS_INVALID, SHIPPING_UNMAPPED)."""
+    found: dict[str, str] = {}
+    for problem in order_address_problems(details, require_phone=settings.require_phone):
+        found.setdefault(problem["field"], problem["message"])
+    shipping = shipping_problem(details.get("shipping_method") or "", settings)
+    if shipping:
+        found["shipping_method"] = shipping
+    return found
+
+
+UK_SPACING = re.compile(r"^([A-Z0-9]{2,4})([0-9][A-Z]{2})$")
+
+
+def normalise_postcode(value: str, country: str) -> str:
+    """Upper case, single spaces, and for GB the space before the inward code ("bs81tq" →
+    "BS8 1TQ"); whether it is valid is still the engine's check."""
+    text = " ".join((value or "").upper().split())
+    if (country or "").strip().upper() == "GB":
+        match = UK_SPACING.match(text.replace(" ", ""))
+        if match:
+            text = f"{match.group(1)} {match.group(2)}"
+    return text
+
+
+# -- releasing -------------------------------------------------------------------------------
+
+
+def release_order(
+    user: AbstractBaseUser,
+    origin: str,
+    corrected: dict[str, str],
+    *,
+    note: str = "",
+) -> OrderRelease:
+    """Release a held order with corrected delivery details (DELIVERY_FIELDS and
+    shipping_method). ReleaseRefused / ReleaseInvalid change nothing."""
+    settings = current_settings()
+    with transaction.atomic():
+        # Lock the order's exceptions: two people pressing Release at once release it once.
+        locked = list(
+            ExceptionRecord.objects.select_for_update()
+            .filter(rule__in=ORDER_RULES, key=origin, status__in=AUTO_RESOLVABLE)
+            .order_by("id")
+        )
+        held = held_order(origin)
+        if held is None or not locked:
+            release = last_release(origin)
+            if release is not None:
+                raise ReleaseRefused(
+                    f"Order {origin} was already released by "
+                    f"{release.released_by or 'someone'} ({release.get_status_display()})"
+                )
+            raise ReleaseRefused(f"Order {origin} is not held: there is nothing to release")
+        reasons = blockers(held)
+        if reasons:
+            raise ReleaseRefused(f"Order {origin} cannot be released here: " + "; ".join(reasons))
+        role = sending_role(held.copies)
+        if role is None:
+            raise ReleaseRefused(
+                f"Order {origin} is not in the latest snapshots: it cannot be sent from here"
+            )
+        before = delivery_of(held)
+        after = {
+            f: " ".join(str(corrected.get(f, before[f]) or "").split())
+            for f in (*DELIVERY_FIELDS, "shipping_method")
+        }
+        after["ship_country"] = after["ship_country"].upper()
+        after["ship_postcode"] = normalise_postcode(after["ship_postcode"], after["ship_country"])
+        problems = problems_of(after, settings)
+        if problems:
+            raise ReleaseInvalid(problems)
+        changes = {f: [before[f], after[f]] for f in after if before[f] != after[f]}
+        copy = held.copies[role]
+        release = OrderRelease.objects.create(
+            origin=origin,
+            order_ref=copy["order_ref"],
+            role=role,
+            before=before,
+            payload=payload_for(copy, after, settings),
+            changes=changes,
+            exception_ids=[r.pk for r in locked],
+            idempotency_key=f"parity-release-{uuid.uuid4().hex}",
+            released_by=user,
+        )
+        _resolve(user, locked, release, note=note)
+        transaction.on_commit(lambda: outbox.enqueue(release.pk))
+    return release
+
+
+def payload_for(
+    copy: dict[str, Any], delivery: dict[str, str], settings: ReconSettings
+) -> dict[str, Any]:
+    """The corrected order as the warehouse connector takes it: the orders.csv columns of the
+    sending copy with the corrections, and its stock lines under the SKUs the warehouse knows."""
+    order = {k: _plain(v) for k, v in copy.items() if k in ORDER_COLUMNS}
+    order.update({k: v or None for k, v in delivery.items()})
+    latest = latest_complete_snapshots()
+    role = copy["role"]
+    lines = list(
+        SnapshotOrderLine.objects.filter(snapshot=latest[role], order_ref=copy["order_ref"])
+        .order_by("line_no")
+        .values(*LINE_COLUMNS, "tax_rate")
+    )
+    aliases, to_wms = _aliases()
+    canonical = aliases.get(role, {})
+    non_stock = set(settings.non_stock_skus) | _not_stock_items(latest, aliases)
+    order["lines"] = [
+        {**{k: _plain(v) for k, v in line.items()}, "sku": to_wms.get(csku, csku)}
+        for line in lines
+        if (csku := canonical.get(line["sku"], line["sku"])) not in non_stock
+    ]
+    return order
+
+
+def _aliases() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """(role -> its SKU -> canonical, canonical -> the warehouse's SKU), from the tables and the
+    latest run's sku_map, merged as a run merges them (Context.canonical / sent_to_wms)."""
+    last = ReconciliationRun.objects.filter(status=ReconciliationRun.Status.COMPLETE).first()
+    frame = effective_sku_map(sku_map_frame(last.sku_map if last else None))
+    canonical: dict[str, dict[str, str]] = {role: {} for role in ROLES}
+    to_wms: dict[str, str] = {}
+    if frame is None or frame.empty:
+        return canonical, to_wms
+    for role, sku, csku in frame[["role", "sku", "canonical_sku"]].itertuples(index=False):
+        canonical.setdefault(str(role), {}).setdefault(sku, csku)
+        if role == "wms":
+            to_wms.setdefault(csku, sku)
+    return canonical, to_wms
+
+
+def _not_stock_items(latest: dict[str, Any], canonical: dict[str, dict[str, str]]) -> set[str]:
+    """Canonical SKUs that some role's products call not a stock item (a handful of rows)."""
+    rows = SnapshotProduct.objects.filter(
+        snapshot__in=list(latest.values()), is_stock_item=False
+    ).values_list("snapshot__role", "sku")
+    return {canonical.get(role, {}).get(sku, sku) for role, sku in rows}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):  # money: two places at least, exact
+        cents = value.quantize(Decimal("0.01"))
+        return f"{cents}" if cents == value else format(value.normalize(), "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _resolve(
+    user: AbstractBaseUser, records: list[ExceptionRecord], release: OrderRelease, *, note: str
+) -> None:
+    """Resolve the order's exceptions as corrected and released: first an event carrying the
+    correction (from/to: the changed fields before and after, as JSON), then the queue's own
+    resolve action (its permission check and `resolved` event)."""
+    from exceptions import actions
+
+    now = timezone.now()
+    said = f"{RESOLUTION} to the warehouse (release {release.pk})"
+    if release.changes:
+        said += ": " + "; ".join(
+            f"{LABELS.get(f, f.replace('_', ' '))} '{old}' → '{new}'"
+            for f, (old, new) in release.changes.items()
+        )
+    if note.strip():
+        said += f". Note: {note.strip()}"
+    before = {f: v[0] for f, v in release.changes.items()}
+    after = {f: v[1] for f, v in release.changes.items()}
+    for record in records:
+        ExceptionEvent.objects.create(
+            exception=record,
+            at=now,
+            actor=user,
+            kind=EventKind.COMMENTED,
+            from_value=json.dumps(before, ensure_ascii=False) if before else "",
+            to_value=json.dumps(after, ensure_ascii=False) if after else "",
+            note=f"Delivery details corrected for release {release.pk}",
+        )
+        actions.resolve(record, user, ResolutionReason.OTHER, said, now=now)

@@ -1,0 +1,115 @@
+"""Held orders (CX): the list, one order with its correction form, Release, Send again."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_tables2 import RequestConfig
+
+from integration import held_orders, outbox
+from integration.filters import HeldFilter
+from integration.forms import HeldOrderForm
+from integration.held_orders import ReleaseInvalid, ReleaseRefused
+from integration.models import OrderRelease
+from integration.permissions import can
+from integration.tables import HeldOrderTable
+
+PER_PAGE = 50
+
+
+@require_GET
+def held_list(request: HttpRequest) -> HttpResponse:
+    filterset = HeldFilter(request.GET, queryset=held_orders.held_exceptions())
+    records = filterset.qs if filterset.is_valid() else held_orders.held_exceptions().none()
+    orders = held_orders.held_orders(records)
+    table = HeldOrderTable(orders)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    context = {"filter": filterset, "table": table, "count": len(orders)}
+    return render(request, "held/list.html", context)
+
+
+def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
+    held = held_orders.held_order(origin)
+    releases = list(
+        OrderRelease.objects.filter(origin=origin).select_related("released_by").order_by("-id")
+    )
+    if held is None and not releases:
+        raise Http404(f"Order {origin} is not held")
+    may_release = can(request.user, "release")
+    settings = held_orders.current_settings()
+    form = None
+    if held is not None:
+        current = held_orders.delivery_of(held)
+        form = HeldOrderForm(
+            request.POST if request.method == "POST" else None,
+            initial=current,
+            methods=settings.shipping_methods,
+            express=settings.express_service_codes,
+        )
+        if not may_release or held_orders.blockers(held):
+            for field in form.fields.values():  # shown, not editable
+                field.disabled = True
+        if request.method == "POST":
+            if not may_release:
+                raise PermissionDenied("Releasing held orders is for CX, Ops and Admin.")
+            if form.is_valid():
+                corrections = form.corrections()
+                if not form.has_services:  # nothing to pick: the order keeps its method
+                    corrections.pop("shipping_method")
+                try:
+                    release = held_orders.release_order(
+                        request.user, origin, corrections, note=form.cleaned_data["note"]
+                    )
+                except ReleaseInvalid as exc:
+                    for field, message in exc.problems.items():
+                        form.add_error(field if field in form.fields else None, message)
+                except ReleaseRefused as exc:
+                    messages.error(request, str(exc))
+                    return redirect("held:detail", origin=origin)
+                else:
+                    messages.success(
+                        request,
+                        f"Order {origin} released to the warehouse "
+                        f"({len(release.exception_ids)} exception(s) resolved).",
+                    )
+                    return redirect("held:detail", origin=origin)
+    elif request.method == "POST":
+        messages.error(request, f"Order {origin} is not held any more: there is nothing to release")
+        return redirect("held:detail", origin=origin)
+    context = {
+        "origin": origin,
+        "held": held,
+        "form": form,
+        "may_release": may_release,
+        "blockers": held_orders.blockers(held) if held else [],
+        "problems": held_orders.problems_of(held_orders.delivery_of(held), settings)
+        if held
+        else {},
+        "releases": releases,
+        "labels": held_orders.LABELS,
+        "copies": _copies(held),
+    }
+    return render(request, "held/detail.html", context, status=400 if form and form.errors else 200)
+
+
+def _copies(held: held_orders.HeldOrder | None) -> list[dict]:
+    if held is None:
+        return []
+    return [held.copies[role] for role in ("store", "erp", "wms") if role in held.copies]
+
+
+@require_POST
+def send_again(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can(request.user, "release"):
+        raise PermissionDenied("Releasing held orders is for CX, Ops and Admin.")
+    release = get_object_or_404(OrderRelease, pk=pk)
+    try:
+        outbox.send_again(release)
+    except ValueError as exc:
+        messages.error(request, f"Release {release.pk} of order {release.origin}: {exc}")
+    else:
+        messages.success(request, f"Release {release.pk} of order {release.origin} queued again.")
+    return redirect("held:detail", origin=release.origin)
