@@ -47,7 +47,7 @@ class AlertDeliveryTable(ParityTable):
     route = tables.Column(orderable=False)
     kind = tables.Column(orderable=False)
     channel = tables.Column(orderable=False)
-    exception = tables.Column(orderable=False, empty_values=())
+    exception = tables.Column(verbose_name="About", orderable=False, empty_values=())
     status = tables.Column(orderable=False)
     attempts = tables.Column(orderable=False, attrs={"td": {"class": "number"}})
     last_error = tables.Column(verbose_name="Last error", orderable=False)
@@ -73,10 +73,14 @@ class AlertDeliveryTable(ParityTable):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
     def render_exception(self, record: AlertDelivery) -> SafeString | str:
+        if record.kind == AlertDelivery.Kind.DIGEST:
+            return (
+                f"{record.route.team_label}, {record.digest_date:%Y-%m-%d}"
+                if record.digest_date
+                else record.route.team_label
+            )
         if record.exception_id is None:
-            if record.kind == AlertDelivery.Kind.DIGEST and record.digest_date:
-                return f"digest of {record.digest_date:%Y-%m-%d}"
-            return f"{record.count} exceptions, run {record.run_id}"
+            return f"{record.count} exceptions from run {record.run_id}"
         return format_html(
             '<a href="{}">{} {}</a>',
             record.exception.get_absolute_url(),
