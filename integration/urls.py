@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from integration import health
+from reconciliation.urls import dashboard_urls, month_end_urls
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="exceptions:queue", permanent=False)),
+    path("", include(dashboard_urls)),  # the home page: health, trends
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -16,5 +16,6 @@ urlpatterns = [
     path("held/", include("integration.held_urls")),
     path("mappings/", include("integration.mapping_urls")),
     path("alerts/", include("exceptions.alert_urls")),
+    path("month-end/", include(month_end_urls)),
     path("api/v1/", include("exceptions.api.urls")),
 ]

@@ -6,8 +6,8 @@ breaches, stock drift at cost, order-flow lag percentiles, top SKUs by drift val
 figures) and the month-end records of the run's month. Everything is computed from the engine's
 result, the bundle and one aggregate query, so pages never load exception rows to draw a chart.
 
-The pure parts (`finance_items`, `finance_figures`, `drift_summary`, `sla_breaches`, `flow_lags`)
-take frames and return plain values; they are tested without a database.
+The pure parts (`sla_breaches`, `flow_lags`, `tally`, and `reconciliation.finance`) take frames
+and return plain values; they are tested without a database.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -28,35 +27,24 @@ from django.utils import timezone
 
 from exceptions.models import ExceptionRecord, Status
 from reconciliation.engine import Result
-from reconciliation.frames import Bundle
-from reconciliation.models import Figure, MonthEndItem, ReconciliationRun, RunMetrics
+from reconciliation.finance import Item, drift_summary, finance_figures, finance_items, of_rule
+from reconciliation.frames import ROLES, Bundle
+from reconciliation.models import MonthEndItem, ReconciliationRun, RunMetrics
 from reconciliation.rules.context import DISPATCHED, SYSTEM_NAMES, Context
 from reconciliation.settings import ReconSettings
 
 logger = logging.getLogger(__name__)
 
-TOP_SKUS = 10
 # Lags are over the orders whose step ended in the week before as_of: recent enough to show a
 # change, long enough to have a few hundred orders behind each percentile.
 LAG_WINDOW = timedelta(days=7)
 LAG_SEGMENTS: dict[str, str] = {
-    "placed_to_warehouse": "Placed → at warehouse",
-    "warehouse_to_dispatched": "At warehouse → dispatched",
+    "placed_to_warehouse": "Placed → warehouse",
+    "warehouse_to_dispatched": "Warehouse → dispatched",
     "dispatched_to_posted": "Dispatched → posted",
-    "placed_to_posted": "Placed → posted (end to end)",
+    "placed_to_posted": "End to end",
 }
 PERCENTILES = (50, 90, 95)
-
-# Which month-end figure each finance rule feeds.
-FIGURE_RULES: dict[str, str] = {
-    "DISPATCH_NOT_POSTED": Figure.DISPATCHED_NOT_POSTED,
-    "STORE_NOT_UPDATED": Figure.NOT_IN_STORE,
-    "TAX_MISMATCH": Figure.TAX,
-    "TOTAL_MISMATCH": Figure.TOTAL,
-    "STOCK_DRIFT": Figure.STOCK_DRIFT,
-    "ADJUSTMENT_NOT_POSTED": Figure.ADJUSTMENTS,
-}
-ZERO = Decimal("0")
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -165,8 +153,8 @@ def system_set(bundle: Bundle) -> tuple[str, dict[str, str]]:
 
 
 def set_label(systems: dict[str, str]) -> str:
-    """'WooCommerce → Prima → Whistl'."""
-    return " → ".join(systems.values()) or "no systems"
+    """'WooCommerce → Prima → Whistl', in flow order (jsonb does not keep key order)."""
+    return " → ".join(systems[role] for role in ROLES if role in systems) or "no systems"
 
 
 # -- unresolved exceptions ----------------------------------------------------------------------
@@ -177,7 +165,7 @@ class Unresolved:
     total: int = 0
     by_team: dict[str, int] = field(default_factory=dict)
     by_priority_owner: dict[str, dict[str, int]] = field(default_factory=dict)
-    by_rule: dict[str, int] = field(default_factory=dict)
+    by_rule: dict[str, dict[str, int]] = field(default_factory=dict)  # rule -> {priority: n}
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -194,20 +182,21 @@ def unresolved_counts() -> Unresolved:
 
 
 def tally(rows: Iterable[tuple[str, str, str, str, str, int]]) -> Unresolved:
+    """Counts per (team, priority, owner, rule, status) folded into each breakdown."""
     teams: Counter[str] = Counter()
-    rules: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     grid: dict[str, Counter[str]] = defaultdict(Counter)
+    rules: dict[str, Counter[str]] = defaultdict(Counter)
     for team, priority, owner, rule, status, n in rows:
         teams[team] += n
-        rules[rule] += n
         statuses[status] += n
         grid[priority][owner] += n
+        rules[rule][priority] += n
     return Unresolved(
         total=sum(teams.values()),
         by_team=dict(sorted(teams.items())),
         by_priority_owner={p: dict(sorted(grid[p].items())) for p in sorted(grid)},
-        by_rule=dict(sorted(rules.items())),
+        by_rule={r: dict(sorted(rules[r].items())) for r in sorted(rules)},
         by_status=dict(sorted(statuses.items())),
     )
 
@@ -215,308 +204,10 @@ def tally(rows: Iterable[tuple[str, str, str, str, str, int]]) -> Unresolved:
 # -- from the engine's exceptions ---------------------------------------------------------------
 
 
-def _of_rule(found: pd.DataFrame, rule: str) -> list[tuple[str, dict[str, Any]]]:
-    if found.empty:
-        return []
-    hits = found[found["rule"] == rule]
-    return list(zip(hits["key"].tolist(), hits["details"].tolist(), strict=True))
-
-
 def sla_breaches(found: pd.DataFrame) -> tuple[int, int]:
     """(orders past their dispatch SLA, of which express), from STUCK_PRE_DISPATCH."""
-    stuck = _of_rule(found, "STUCK_PRE_DISPATCH")
+    stuck = of_rule(found, "STUCK_PRE_DISPATCH")
     return len(stuck), sum(1 for _, details in stuck if details.get("express"))
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(str(value))
-
-
-@dataclass
-class Drift:
-    explained_value: Decimal = ZERO
-    unexplained_value: Decimal = ZERO
-    top: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _drift_row(sku: str, details: dict[str, Any]) -> dict[str, Any]:
-    """A STOCK_DRIFT exception valued at cost: explained units are the postings still pending
-    (diff − unexplained), unexplained the rest; a SKU with no unit cost has no value."""
-    diff = int(details.get("diff") or 0)
-    unexplained = int(details.get("unexplained") or 0)
-    explained = diff - unexplained
-    cost = _dec(details.get("unit_cost"))
-    return {
-        "sku": sku,
-        "erp_on_hand": details.get("erp_on_hand"),
-        "wms_on_hand": details.get("wms_on_hand"),
-        "diff": diff,
-        "explained_units": explained,
-        "unexplained_units": unexplained,
-        "unit_cost": cost,
-        "explained_value": None if cost is None else abs(explained) * cost,
-        "unexplained_value": None if cost is None else abs(unexplained) * cost,
-    }
-
-
-def drift_summary(found: pd.DataFrame) -> Drift:
-    rows = [_drift_row(sku, details) for sku, details in _of_rule(found, "STOCK_DRIFT")]
-    explained = sum((r["explained_value"] or ZERO for r in rows), ZERO)
-    unexplained = sum((r["unexplained_value"] or ZERO for r in rows), ZERO)
-    ranked = sorted(
-        (r for r in rows if r["unit_cost"] is not None),
-        key=lambda r: (-(r["explained_value"] + r["unexplained_value"]), r["sku"]),
-    )[:TOP_SKUS]
-    top = [
-        {
-            "sku": r["sku"],
-            "diff": r["diff"],
-            "explained_value": str(r["explained_value"]),
-            "unexplained_value": str(r["unexplained_value"]),
-        }
-        for r in ranked
-    ]
-    return Drift(explained, unexplained, top)
-
-
-@dataclass
-class Item:
-    """One record behind a month-end figure (a MonthEndItem before saving)."""
-
-    figure: str
-    rule: str
-    key: str
-    reference: str
-    kind: str = ""
-    occurred_at: datetime | None = None
-    amount: Decimal | None = None
-    units: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def _when_dispatched(as_of: datetime, details: dict[str, Any]) -> datetime | None:
-    minutes = details.get("dispatched_minutes_ago")
-    return None if minutes is None else as_of - timedelta(minutes=int(minutes))
-
-
-def _facts(details: dict[str, Any], role: str) -> dict[str, Any]:
-    value = details.get(role)
-    return value if isinstance(value, dict) else {}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def finance_items(found: pd.DataFrame, as_of: datetime) -> list[Item]:
-    """The records behind the month-end figures, from the run's finance-relevant exceptions."""
-    items: list[Item] = []
-    for key, details in _of_rule(found, "DISPATCH_NOT_POSTED"):
-        wms = _facts(details, "wms")
-        up_role = "erp" if "erp" in details else "store"
-        up = _facts(details, up_role)
-        at = _when_dispatched(as_of, details)
-        gross = _dec(up.get("gross_total")) or _dec(wms.get("gross_total"))
-        items.append(
-            Item(
-                Figure.DISPATCHED_NOT_POSTED,
-                "DISPATCH_NOT_POSTED",
-                key,
-                reference=up.get("order_ref") or key,
-                occurred_at=at,
-                amount=gross,
-                data={
-                    "order": key,
-                    "warehouse_order": wms.get("order_ref"),
-                    "posting_system": up.get("system") or up_role,
-                    "posting_order": up.get("order_ref"),
-                    "posting_status": up.get("status"),
-                    "dispatched_at": _iso(at),
-                    "gross_total": gross,
-                },
-            )
-        )
-    for key, details in _of_rule(found, "STORE_NOT_UPDATED"):
-        store, erp = _facts(details, "store"), _facts(details, "erp")
-        at = _when_dispatched(as_of, details)
-        gross = _dec(store.get("gross_total")) or _dec(erp.get("gross_total"))
-        items.append(
-            Item(
-                Figure.NOT_IN_STORE,
-                "STORE_NOT_UPDATED",
-                key,
-                reference=key,
-                occurred_at=at,
-                amount=gross,
-                data={
-                    "order": key,
-                    "store_status": store.get("status"),
-                    "erp_order": erp.get("order_ref"),
-                    "dispatched_at": _iso(at),
-                    "gross_total": gross,
-                },
-            )
-        )
-    for key, details in _of_rule(found, "TAX_MISMATCH"):
-        difference = _dec(details.get("difference")) or ZERO  # erp − store
-        items.append(
-            Item(
-                Figure.TAX,
-                "TAX_MISMATCH",
-                key,
-                reference=key,
-                kind=details.get("kind") or "amount",
-                amount=difference,
-                data={
-                    "order": key,
-                    "kind": details.get("kind") or "amount",
-                    "store_vat": _dec(details.get("store_tax_total")),
-                    "erp_vat": _dec(details.get("erp_tax_total")),
-                    "difference": difference,
-                },
-            )
-        )
-    for key, details in _of_rule(found, "TOTAL_MISMATCH"):
-        difference = _total_difference(details)
-        items.append(
-            Item(
-                Figure.TOTAL,
-                "TOTAL_MISMATCH",
-                key,
-                reference=key,
-                amount=difference,
-                data={
-                    "order": key,
-                    "store_gross": _dec(_facts(details, "store").get("gross_total")),
-                    "erp_gross": _dec(_facts(details, "erp").get("gross_total")),
-                    "difference": difference,
-                    "differing": ", ".join(details.get("differing") or []),
-                },
-            )
-        )
-    for key, details in _of_rule(found, "STOCK_DRIFT"):
-        row = _drift_row(key, details)
-        value = None
-        if row["unit_cost"] is not None:
-            value = row["explained_value"] + row["unexplained_value"]
-        items.append(
-            Item(
-                Figure.STOCK_DRIFT,
-                "STOCK_DRIFT",
-                key,
-                reference=key,
-                kind="unexplained" if row["unexplained_units"] else "explained",
-                amount=value,
-                units=row["diff"],
-                data=dict(row),
-            )
-        )
-    for key, details in _of_rule(found, "ADJUSTMENT_NOT_POSTED"):
-        at = (
-            pd.Timestamp(details["occurred_at"]).to_pydatetime()
-            if details.get("occurred_at")
-            else None
-        )
-        value = _dec(details.get("value"))
-        items.append(
-            Item(
-                Figure.ADJUSTMENTS,
-                "ADJUSTMENT_NOT_POSTED",
-                key,
-                reference=key,
-                occurred_at=at,
-                amount=value,
-                units=int(details.get("delta") or 0),
-                data={
-                    "adjustment": key,
-                    "sku": details.get("sku"),
-                    "delta": int(details.get("delta") or 0),
-                    "reason": details.get("reason"),
-                    "occurred_at": details.get("occurred_at"),
-                    "value_at_cost": value,
-                },
-            )
-        )
-    for item in items:
-        item.data = {name: _json(value) for name, value in item.data.items()}
-    return items
-
-
-def _total_difference(details: dict[str, Any]) -> Decimal:
-    """(gross_erp − gross_store) − (tax_erp − tax_store), signed; the rule keeps only its size."""
-    store, erp = _facts(details, "store"), _facts(details, "erp")
-    values = [_dec(x.get(name)) for x in (erp, store) for name in ("gross_total", "tax_total")]
-    if any(v is None for v in values):
-        return _dec(details.get("difference")) or ZERO
-    gross_erp, tax_erp, gross_store, tax_store = values
-    return (gross_erp - gross_store) - (tax_erp - tax_store)  # type: ignore[operator]
-
-
-def _json(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
-def _money(value: Decimal) -> str:
-    return str(
-        value.quantize(Decimal("0.01")) if value == value.quantize(Decimal("0.01")) else value
-    )
-
-
-def finance_figures(items: list[Item], unresolved_by_team: dict[str, int]) -> dict[str, Any]:
-    """The month-end figures: counts and sums of the items, plus unresolved exceptions by team.
-    Money is a decimal string (JSON has no exact decimals)."""
-    by_figure: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        by_figure[item.figure].append(item)
-
-    def amounts(rows: list[Item]) -> dict[str, Any]:
-        values = [r.amount or ZERO for r in rows]
-        return {
-            "count": len(rows),
-            "net": _money(sum(values, ZERO)),
-            "absolute": _money(sum((abs(v) for v in values), ZERO)),
-        }
-
-    tax = by_figure[Figure.TAX]
-    drift = [r.data for r in by_figure[Figure.STOCK_DRIFT]]
-    adjustments = by_figure[Figure.ADJUSTMENTS]
-
-    def drift_sum(name: str) -> str:
-        return _money(sum((Decimal(r[name]) for r in drift if r[name] is not None), ZERO))
-
-    return {
-        Figure.DISPATCHED_NOT_POSTED: {
-            "count": len(by_figure[Figure.DISPATCHED_NOT_POSTED]),
-            "gross": amounts(by_figure[Figure.DISPATCHED_NOT_POSTED])["net"],
-        },
-        Figure.NOT_IN_STORE: {
-            "count": len(by_figure[Figure.NOT_IN_STORE]),
-            "gross": amounts(by_figure[Figure.NOT_IN_STORE])["net"],
-        },
-        Figure.TAX: {
-            **amounts(tax),
-            "rounding": amounts([r for r in tax if r.kind == "rounding"]),
-            "amount": amounts([r for r in tax if r.kind != "rounding"]),
-        },
-        Figure.TOTAL: amounts(by_figure[Figure.TOTAL]),
-        Figure.STOCK_DRIFT: {
-            "count": len(drift),
-            "explained_units": sum(abs(r["explained_units"]) for r in drift),
-            "unexplained_units": sum(abs(r["unexplained_units"]) for r in drift),
-            "explained_value": drift_sum("explained_value"),
-            "unexplained_value": drift_sum("unexplained_value"),
-            "uncosted": sum(1 for r in drift if r["unit_cost"] is None),
-        },
-        Figure.ADJUSTMENTS: {
-            "count": len(adjustments),
-            "units": sum(r.units or 0 for r in adjustments),
-            "value": amounts(adjustments)["net"],
-        },
-        "unresolved_by_team": dict(unresolved_by_team),
-        "unresolved": sum(unresolved_by_team.values()),
-    }
 
 
 # -- order flow lags ----------------------------------------------------------------------------
