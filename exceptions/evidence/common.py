@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Model, Q
+from django.utils import timezone
 
 from reconciliation.models import ReconciliationRun, Snapshot
 from reconciliation.rules.context import ROLE_NAMES, SYSTEM_NAMES
@@ -99,8 +100,8 @@ def empty(
 
 
 def show(value: Any) -> str:
-    """A snapshot value as text: money to 2 places unless it has more, times in UTC to the
-    minute, nothing as the empty string."""
+    """A snapshot value as text: money to 2 places unless it has more, times to the minute in
+    the site's time zone (as the rest of the page), nothing as the empty string."""
     if value is None or value == "":
         return ""
     if isinstance(value, bool):
@@ -110,7 +111,8 @@ def show(value: Any) -> str:
             return f"{value:.2f}"
         return str(value.normalize())
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return local.strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 

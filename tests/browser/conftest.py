@@ -52,6 +52,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # Keep each phase's report on the test so `page` can tell whether the test failed.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless chromium for the session; skipped (with the reason) when it is not installed."""
@@ -68,8 +76,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: Any) -> Iterator[Any]:
+def page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page in a fresh context (no cookies shared between tests), pointed at the live server.
+    A failing test leaves a screenshot of where it stopped: FAILED-<test>.png.
 
     live_server needs the database through transactional_db: the server thread must see rows the
     test writes, so they are committed (and flushed after the test)."""
@@ -77,6 +86,9 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        _save(tab, f"FAILED-{request.node.name}")
     context.close()
 
 
@@ -105,13 +117,14 @@ def login_as(live_server: Any) -> Callable[..., None]:
 def screenshot() -> Callable[..., Path]:
     """screenshot(page, "queue") -> artifacts/screenshots/queue.png (full page)."""
 
-    def take(page: Any, name: str, *, full_page: bool = True) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        return path
+    return _save
 
-    return take
+
+def _save(page: Any, name: str, *, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 @pytest.fixture
