@@ -121,7 +121,7 @@ def _read(table: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ImportFailed([f"line {line}: not UTF-8 text (save the file as CSV UTF-8)"]) from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:

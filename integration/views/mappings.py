@@ -28,7 +28,7 @@ from integration.forms import (
     SettingsForm,
     ShippingMethodForm,
 )
-from integration.held_orders import current_settings, held_exceptions
+from integration.held_orders import held_exceptions
 from integration.mappings import MappingError
 from integration.models import (
     MappingChange,
@@ -87,9 +87,10 @@ def _form_errors(form: Any) -> str:
 
 @require_GET
 def shipping(request: HttpRequest) -> HttpResponse:
+    common = _common(request, "shipping")
     services = list(ServiceCode.objects.annotate(used=Count("methods")).order_by("code"))
     methods = list(ShippingMethod.objects.select_related("service").order_by("name"))
-    settings = current_settings()
+    settings = mappings.effective_settings(common["bundle_config"])
     table_names = {m.name for m in methods}
     from_bundle = sorted(
         (name, code) for name, code in settings.shipping_methods.items() if name not in table_names
@@ -110,7 +111,7 @@ def shipping(request: HttpRequest) -> HttpResponse:
             "express": edit.service.express,
         }
     context = {
-        **_common(request, "shipping"),
+        **common,
         "services": services,
         "methods": methods,
         "from_bundle": from_bundle,
@@ -277,15 +278,16 @@ def alias_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def non_stock(request: HttpRequest) -> HttpResponse:
     edit = _edit_target(request, NonStockSku)
+    common = _common(request, "non_stock")
     context = {
-        **_common(request, "non_stock"),
+        **common,
         "items": NonStockSku.objects.order_by("sku"),
         "form": NonStockForm(
             initial={"sku": edit.sku, "description": edit.description} if edit else {}
         ),
         "edit": edit,
         "from_bundle": sorted(
-            set(current_settings().non_stock_skus)
+            set(mappings.effective_settings(common["bundle_config"]).non_stock_skus)
             - set(NonStockSku.objects.values_list("sku", flat=True))
         ),
     }

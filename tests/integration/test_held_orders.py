@@ -279,3 +279,20 @@ def test_the_payload_leaves_non_stock_lines_out_and_uses_the_warehouses_skus(
     assert release.payload["order_ref"] == "SO5800272"
     assert release.payload["shipping_method"] == "Next Day Delivery"
     assert release.payload["ship_phone"] == "07700 900123"
+
+
+def test_the_list_and_the_order_page_take_a_fixed_number_of_queries(
+    client: Client,
+    cx_user: AbstractUser,
+    demo_run: ReconciliationRun,
+    django_assert_num_queries: Any,
+) -> None:
+    client.force_login(cx_user)
+    client.get("/held/")  # warm the session
+
+    # session, user, the held exceptions, the latest snapshot per role (3), the copies per role
+    # (3), the releases, the user's permissions (2): twelve held orders or a thousand alike.
+    with django_assert_num_queries(12):
+        assert client.get("/held/").status_code == 200
+    with django_assert_num_queries(18):
+        assert client.get(f"/held/order/{BAD_POSTCODE}").status_code == 200
