@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db import transaction
 
+from integration.permissions import role_names
+
 # Group name -> the exceptions team its members work (rules.md teams).
 ROLE_GROUPS: dict[str, str] = {
     "Finance": "finance",
@@ -137,5 +139,5 @@ def team_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
     """The team whose exceptions this user works: their first role group's, else None."""
     if not user.is_authenticated:
         return None
-    names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    names = role_names(user)  # read once per user object, shared with the permission checks
     return next((team for name, team in ROLE_GROUPS.items() if name in names), None)

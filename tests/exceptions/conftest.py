@@ -38,6 +38,13 @@ def found_frame(*rows: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=list(sync.COLUMNS))
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # The cast's passwords are hashed for every test; the production hasher (deliberately slow)
+    # made user creation most of the time of a view test. Autouse: it runs before the cast.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_run(db: None) -> Callable[[], ReconciliationRun]:
     return ReconciliationRun.objects.create
