@@ -18,7 +18,7 @@ run: $(STAMP)
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py devstack
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -43,6 +43,7 @@ class Connection(models.Model):
 
     class Meta:
         ordering = ["role", "name"]
+        permissions = [("manage_connections", "Can manage connections, test and sync them")]
         constraints = [
             # A bundle has one snapshot per role, so one enabled system may feed each role.
             models.UniqueConstraint(

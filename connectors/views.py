@@ -20,8 +20,8 @@ from connectors.forms import ConnectionForm, SyncNowForm, kind_choices
 from connectors.http import Timeouts, connector_for
 from connectors.models import Connection, SyncAlreadyRunning, SyncRun
 from connectors.tasks import queue_sync
+from integration.permissions import can
 
-ADMIN_GROUP = "Admin"
 RUNS_PER_PAGE = 50
 QUARANTINE_SHOWN = 200
 
@@ -31,8 +31,7 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not (user.is_superuser or user.groups.filter(name=ADMIN_GROUP).exists()):
+        if not can(request.user, "manage_connections"):
             raise PermissionDenied("Connections are managed by the Admin role.")
         return view(request, *args, **kwargs)
 

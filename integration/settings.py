@@ -144,6 +144,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 PARITY_MAX_BUNDLE_BYTES = env_int("PARITY_MAX_BUNDLE_BYTES", 2 * 1024 * 1024 * 1024)
 
+# Connectors: credentials are encrypted with these Fernet keys (first encrypts, all decrypt, so
+# keys rotate); required in production. Connections may only reach allow-listed hosts and schemes.
+PARITY_SECRET_KEYS = env_list("PARITY_SECRET_KEYS")
+PARITY_CONNECTOR_ALLOWED_HOSTS = env_list(
+    "PARITY_CONNECTOR_ALLOWED_HOSTS", "127.0.0.1,localhost,::1"
+)
+PARITY_CONNECTOR_ALLOWED_SCHEMES = env_list("PARITY_CONNECTOR_ALLOWED_SCHEMES", "https,http")
+PARITY_CONNECTOR_FOLDERS = env_list("PARITY_CONNECTOR_FOLDERS")
+PARITY_SYNC_OVERLAP_MINUTES = env_int("PARITY_SYNC_OVERLAP_MINUTES", 5)
+PARITY_CURRENCY = env_str("PARITY_CURRENCY", "GBP")
+
 Q_CLUSTER = {
     "name": "parity",
     "orm": "default",

@@ -18,4 +18,5 @@ urlpatterns = [
     path("alerts/", include("exceptions.alert_urls")),
     path("month-end/", include(month_end_urls)),
     path("api/v1/", include("exceptions.api.urls")),
+    path("connections/", include("connectors.urls")),
 ]
