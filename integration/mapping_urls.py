@@ -1,6 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
+from integration.views import mapping_csv, recheck
 from integration.views import mappings as views
 
 app_name = "mappings"
@@ -20,9 +21,9 @@ urlpatterns = [
     path("non-stock/<int:pk>/delete/", views.non_stock_delete, name="non_stock_delete"),
     path("settings/", views.settings_page, name="settings"),
     path("history/", views.history, name="history"),
-    path("csv/<str:table>.csv", views.export_csv, name="export"),
-    path("csv/<str:table>/import/", views.import_csv, name="import"),
-    path("recheck/", views.recheck_start, name="recheck_start"),
-    path("recheck/<int:pk>/", views.recheck_detail, name="recheck"),
-    path("recheck/<int:pk>/status/", views.recheck_status, name="recheck_status"),
+    path("csv/<str:table>.csv", mapping_csv.export_csv, name="export"),
+    path("csv/<str:table>/import/", mapping_csv.import_csv, name="import"),
+    path("recheck/", recheck.recheck_start, name="recheck_start"),
+    path("recheck/<int:pk>/", recheck.recheck_detail, name="recheck"),
+    path("recheck/<int:pk>/status/", recheck.recheck_status, name="recheck_status"),
 ]

@@ -9,12 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
-from integration import held_orders, outbox
+from integration import held_orders, outbox, releases
 from integration.filters import HeldFilter
 from integration.forms import HeldOrderForm
-from integration.held_orders import ReleaseInvalid, ReleaseRefused
 from integration.models import OrderRelease
 from integration.permissions import can
+from integration.releases import ReleaseInvalid, ReleaseRefused
 from integration.tables import HeldOrderTable
 
 PER_PAGE = 50
@@ -33,10 +33,10 @@ def held_list(request: HttpRequest) -> HttpResponse:
 
 def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
     held = held_orders.held_order(origin)
-    releases = list(
+    released = list(
         OrderRelease.objects.filter(origin=origin).select_related("released_by").order_by("-id")
     )
-    if held is None and not releases:
+    if held is None and not released:
         raise Http404(f"Order {origin} is not held")
     may_release = can(request.user, "release")
     settings = held_orders.current_settings()
@@ -60,7 +60,7 @@ def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
                 if not form.has_services:  # nothing to pick: the order keeps its method
                     corrections.pop("shipping_method")
                 try:
-                    release = held_orders.release_order(
+                    release = releases.release_order(
                         request.user, origin, corrections, note=form.cleaned_data["note"]
                     )
                 except ReleaseInvalid as exc:
@@ -88,7 +88,7 @@ def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
         "problems": held_orders.problems_of(held_orders.delivery_of(held), settings)
         if held
         else {},
-        "releases": releases,
+        "releases": released,
         "labels": held_orders.LABELS,
         "copies": _copies(held),
     }

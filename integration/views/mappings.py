@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from integration import mapping_csv, mappings, recheck
+from integration import mappings
 from integration.filters import AliasFilter, ChangeFilter
 from integration.forms import (
     AliasForm,
@@ -57,7 +57,7 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapped
 
 
-def _common(request: HttpRequest, tab: str) -> dict[str, Any]:
+def page_context(request: HttpRequest, tab: str) -> dict[str, Any]:
     last = ReconciliationRun.objects.filter(status=ReconciliationRun.Status.COMPLETE).first()
     return {
         "tab": tab,
@@ -87,7 +87,7 @@ def _form_errors(form: Any) -> str:
 
 @require_GET
 def shipping(request: HttpRequest) -> HttpResponse:
-    common = _common(request, "shipping")
+    common = page_context(request, "shipping")
     services = list(ServiceCode.objects.annotate(used=Count("methods")).order_by("code"))
     methods = list(ShippingMethod.objects.select_related("service").order_by("name"))
     settings = mappings.effective_settings(common["bundle_config"])
@@ -228,7 +228,7 @@ def aliases(request: HttpRequest) -> HttpResponse:
         or []
     )
     context = {
-        **_common(request, "aliases"),
+        **page_context(request, "aliases"),
         "filter": filterset,
         "table": table,
         "form": AliasForm(initial=initial),
@@ -278,7 +278,7 @@ def alias_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def non_stock(request: HttpRequest) -> HttpResponse:
     edit = _edit_target(request, NonStockSku)
-    common = _common(request, "non_stock")
+    common = page_context(request, "non_stock")
     context = {
         **common,
         "items": NonStockSku.objects.order_by("sku"),
@@ -353,7 +353,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                     messages.info(request, "Nothing changed.")
                 return redirect("mappings:settings")
         status = 400
-    context = {**_common(request, "settings"), "form": form}
+    context = {**page_context(request, "settings"), "form": form}
     context["overridden"] = sorted(set(context["bundle_config"]) & set(mappings.SCALAR_KEYS))
     return render(request, "mappings/settings.html", context, status=status)
 
@@ -369,71 +369,5 @@ def history(request: HttpRequest) -> HttpResponse:
     RequestConfig(
         request, paginate={"paginator_class": LazyPaginator, "per_page": PER_PAGE}
     ).configure(table)
-    context = {**_common(request, "history"), "filter": filterset, "table": table}
+    context = {**page_context(request, "history"), "filter": filterset, "table": table}
     return render(request, "mappings/history.html", context)
-
-
-# -- CSV -------------------------------------------------------------------------------------
-
-
-@require_GET
-def export_csv(request: HttpRequest, table: str) -> HttpResponse:
-    if table not in CSV_TABLES:
-        raise Http404("no such map")
-    response = HttpResponse(mapping_csv.export(table), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{table}.csv"'
-    return response
-
-
-@require_POST
-@editor_required
-def import_csv(request: HttpRequest, table: str) -> HttpResponse:
-    if table not in CSV_TABLES:
-        raise Http404("no such map")
-    target = f"mappings:{CSV_TABLES[table]}"
-    form = ImportForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, f"Import of {table}.csv refused: choose a CSV file.")
-        return redirect(target)
-    upload = form.cleaned_data["file"]
-    try:
-        summary = mapping_csv.import_csv(request.user, table, upload.read(), upload.name)
-    except mapping_csv.ImportFailed as exc:
-        context = {**_common(request, CSV_TABLES[table]), "errors": exc.errors, "file": upload.name}
-        context["table_name"] = table
-        return render(request, "mappings/import_errors.html", context, status=400)
-    except MappingError as exc:
-        messages.error(request, f"Import of {upload.name} refused, nothing saved: {exc}")
-        return redirect(target)
-    messages.success(
-        request, f"Imported {upload.name}: {summary}. It takes effect on the next reconciliation."
-    )
-    return redirect(target)
-
-
-# -- re-check now ----------------------------------------------------------------------------
-
-
-@require_POST
-@editor_required
-def recheck_start(request: HttpRequest) -> HttpResponse:
-    try:
-        started = recheck.start(request.user)
-    except recheck.RecheckRefused as exc:
-        messages.error(request, f"Re-check not started: {exc}")
-        back = request.POST.get("next", "")
-        return redirect(f"mappings:{back}" if back in TABS else "mappings:shipping")
-    return redirect("mappings:recheck", pk=started.pk)
-
-
-@require_GET
-def recheck_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Recheck.objects.select_related("requested_by", "run"), pk=pk)
-    context = {**_common(request, "recheck"), "item": item}
-    return render(request, "mappings/recheck.html", context)
-
-
-@require_GET
-def recheck_status(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Recheck.objects.select_related("requested_by", "run"), pk=pk)
-    return render(request, "mappings/_recheck_status.html", {"item": item})

@@ -13,9 +13,9 @@ from django.test import Client
 from django.utils.html import escape
 
 from exceptions.models import ExceptionEvent, ExceptionRecord
-from integration import held_orders
-from integration.held_orders import ReleaseInvalid, ReleaseRefused
+from integration import held_orders, releases
 from integration.models import OrderRelease
+from integration.releases import ReleaseInvalid, ReleaseRefused
 from reconciliation.models import ReconciliationRun
 from tests.integration.conftest import BAD_POSTCODE, HELD, NO_PHONE, SATURDAY
 
@@ -167,14 +167,14 @@ def test_an_unmapped_service_must_be_replaced_by_a_mapped_one(
     details = held_orders.delivery_of(held_orders.held_order(origin))
 
     with pytest.raises(ReleaseInvalid) as caught:
-        held_orders.release_order(cx_user, origin, details)
+        releases.release_order(cx_user, origin, details)
     assert caught.value.problems == {
         "shipping_method": "shipping method 'Saturday Delivery' has no service code mapped: "
         "pick a mapped service"
     }
 
     with tasks_inline():
-        release = held_orders.release_order(
+        release = releases.release_order(
             cx_user, origin, {**details, "shipping_method": "Next Day Delivery"}
         )
     assert release.changes == {"shipping_method": ["Saturday Delivery", "Next Day Delivery"]}
@@ -198,7 +198,7 @@ def test_orders_held_for_someone_elses_reason_cannot_be_released(
     details = held_orders.delivery_of(held_orders.held_order(origin))
 
     with pytest.raises(ReleaseRefused, match="cannot be released here"):
-        held_orders.release_order(cx_user, origin, details)
+        releases.release_order(cx_user, origin, details)
     answer = client.post(f"/held/order/{origin}", {**details, "note": ""}, follow=True)
 
     assert escape(message) in answer.content.decode()
@@ -259,7 +259,7 @@ def test_the_payload_leaves_non_stock_lines_out_and_uses_the_warehouses_skus(
     tasks_inline: Callable[[], Any],
 ) -> None:
     with tasks_inline():
-        release = held_orders.release_order(
+        release = releases.release_order(
             cx_user, NO_PHONE, release_form(NO_PHONE, ship_phone="07700 900123")
         )
 

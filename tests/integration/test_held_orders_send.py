@@ -13,7 +13,7 @@ from django.test import Client
 import connectors.simulators.whistl  # noqa: F401 - registers the "whistl" simulator
 from connectors.models import Connection
 from connectors.simulators import Simulator, start_simulator
-from integration import held_orders, outbox
+from integration import held_orders, outbox, releases
 from integration.models import OrderRelease
 from reconciliation.frames import Bundle
 from reconciliation.models import ReconciliationRun
@@ -40,7 +40,7 @@ def connection(whistl: Simulator) -> Connection:
 def release(user: AbstractUser, tasks_inline: Any) -> OrderRelease:
     details = held_orders.delivery_of(held_orders.held_order(NO_PHONE))
     with tasks_inline():
-        made = held_orders.release_order(user, NO_PHONE, {**details, "ship_phone": "07700 900123"})
+        made = releases.release_order(user, NO_PHONE, {**details, "ship_phone": "07700 900123"})
     made.refresh_from_db()
     return made
 
