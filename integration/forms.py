@@ -55,7 +55,9 @@ class ShippingMethodForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "service-codes", "autocomplete": "off"}),
     )
     express = forms.BooleanField(
-        label="Service is express", required=False, help_text="Applies to the service code."
+        label="Service is express",
+        required=False,
+        help_text="Marks the service code express (every method mapped to it shares this).",
     )
 
 

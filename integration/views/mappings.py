@@ -149,7 +149,13 @@ def shipping_method_save(request: HttpRequest) -> HttpResponse:
         request,
         "mappings:shipping",
         lambda: mappings.save_shipping_method(
-            request.user, data["name"], data["service_code"], express=data["express"], method=method
+            request.user,
+            data["name"],
+            data["service_code"],
+            # Ticked: the service becomes express. Unticked leaves an existing service as it is
+            # (the services form makes one standard again); a new one starts standard.
+            express=True if data["express"] else None,
+            method=method,
         ),
         f"Shipping method '{data['name']}' → {data['service_code']} saved.",
     )

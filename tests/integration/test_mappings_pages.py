@@ -194,3 +194,18 @@ def test_list_pages_take_a_fixed_number_of_queries(
     for page, count in expected.items():
         with django_assert_num_queries(count):  # type: ignore[operator]
             assert client.get(page).status_code == 200
+
+
+def test_an_unticked_express_box_leaves_an_existing_service_express(
+    client: Client, ops_user: AbstractUser
+) -> None:
+    mappings.save_service(ops_user, "WHNDAY", express=True)
+    client.force_login(ops_user)
+
+    client.post("/mappings/shipping/methods/save/", {"name": "Next Day", "service_code": "WHNDAY"})
+    client.post("/mappings/shipping/methods/save/", {"name": "Economy", "service_code": "ECO"})
+
+    assert list(ServiceCode.objects.order_by("code").values_list("code", "express")) == [
+        ("ECO", False),
+        ("WHNDAY", True),
+    ]
