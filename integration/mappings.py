@@ -364,13 +364,22 @@ def save_settings(
         new = ReconSettings.from_mapping(values, base=old)
     except SettingsError as exc:
         raise MappingError(str(exc)) from exc
-    defaults, before, after = ReconSettings().to_json(), old.to_json(), new.to_json()
-    changed = [key for key in SCALAR_KEYS if before[key] != after[key]]
-    if not changed:
+    defaults, after = ReconSettings().to_json(), new.to_json()
+    if old == new:
         return []
     profile.values = {k: after[k] for k in SCALAR_KEYS if after[k] != defaults[k]}
     profile.updated_by = actor  # type: ignore[assignment]
     profile.save()
+    return log_settings_change(actor, old, new, via)
+
+
+def log_settings_change(
+    actor: AbstractBaseUser | None, old: ReconSettings, new: ReconSettings, via: str
+) -> list[str]:
+    """A history row per scalar setting that differs between `old` and `new`; returns the keys.
+    (Also called by the settings profile's admin page, which edits the values as JSON.)"""
+    before, after = old.to_json(), new.to_json()
+    changed = [key for key in SCALAR_KEYS if before[key] != after[key]]
     for key in changed:
         _log(actor, Table.SETTING, Action.CHANGED, key, before[key], after[key], via)
     return changed

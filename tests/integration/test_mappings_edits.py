@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import AbstractUser
+from django.test import Client
 
 from integration import mappings
 from integration.mappings import MappingError
@@ -166,3 +167,22 @@ def test_the_history_is_append_only(ops_user: AbstractUser) -> None:
     with pytest.raises(AppendOnlyError):
         MappingChange.objects.all().delete()
     assert MappingChange.objects.get().record == "GIFTWRAP"
+
+
+def test_a_change_in_the_admin_is_in_the_history_too(
+    admin_client: Client, admin_user: AbstractUser
+) -> None:
+    SettingsProfile.objects.create(values={"dispatch_sla_hours": 36})
+
+    saved = admin_client.post(
+        "/admin/integration/settingsprofile/1/change/", {"values": '{"stale_after_minutes": 90}'}
+    )
+
+    assert saved.status_code == 302
+    assert history() == [
+        ("setting", "changed", "dispatch_sla_hours", 36, 48, "ada"),
+        ("setting", "changed", "stale_after_minutes", 360, 90, "ada"),
+    ]
+    assert MappingChange.objects.filter(via="admin").count() == 2
+    assert admin_client.get("/admin/integration/mappingchange/").status_code == 200
+    assert admin_client.get("/admin/integration/mappingchange/add/").status_code == 403
