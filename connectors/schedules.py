@@ -47,6 +47,9 @@ SCHEDULES: tuple[Spec, ...] = (
     Spec("nightly full refresh", "connectors.tasks.sync_due", ("full",), daily_at=time(2, 30)),
     # A safety net: syncs queue a reconcile themselves; this is a no-op when nothing is new.
     Spec("reconcile latest", "connectors.tasks.reconcile_latest_task", minutes=15),
+    # Alerts: retry due deliveries and catch runs whose planning task was lost; a daily digest.
+    Spec("alert sweep", "exceptions.tasks.alert_sweep", minutes=1),
+    Spec("alert digests", "exceptions.tasks.send_digests", daily_at=time(7, 30)),
 )
 
 

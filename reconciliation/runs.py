@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from exceptions.alerts import queue_run_alerts
 from exceptions.sync import record_exceptions
 from integration import mappings
 from reconciliation.bundle import read_bundle
@@ -91,19 +92,33 @@ def _run(
         with _phase("save_snapshots", timings, progress):
             snapshots = save_snapshots(bundle, source=source, source_name=source_name)
             run.snapshots.set(snapshots)
-        with _phase("reconcile", timings, progress):
-            result = reconcile(engine_bundle, settings)
-        with _phase("save_exceptions", timings, progress):
-            totals = record_exceptions(run, result.exceptions, result.rules_run)
-        # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
-        with _phase("metrics", timings, None):
-            record_metrics(run, engine_bundle, result, settings)
-        result.timings = {**timings, **result.timings}
-        run.complete(timings=result.timings, counts=result.counts, totals=totals)
+        result = _reconcile_and_record(run, engine_bundle, settings, timings, progress)
     except BaseException as exc:  # Ctrl-C too: a run left `running` would block every other
         _fail(run, exc)
         raise
     return run, result
+
+
+def _reconcile_and_record(
+    run: ReconciliationRun,
+    engine_bundle: Bundle,
+    settings: ReconSettings,
+    timings: dict[str, float],
+    progress: Progress | None,
+) -> Result:
+    """The phases every run ends with: reconcile, record exceptions, summarise, complete, alert."""
+    with _phase("reconcile", timings, progress):
+        result = reconcile(engine_bundle, settings)
+    with _phase("save_exceptions", timings, progress):
+        totals = record_exceptions(run, result.exceptions, result.rules_run)
+    # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
+    with _phase("metrics", timings, None):
+        record_metrics(run, engine_bundle, result, settings)
+    result.timings = {**timings, **result.timings}
+    run.complete(timings=result.timings, counts=result.counts, totals=totals)
+    # Alerts are planned in a task once the run is committed: a failing webhook never blocks it.
+    queue_run_alerts(run.pk)
+    return result
 
 
 def reconcile_saved(
@@ -129,15 +144,7 @@ def reconcile_saved(
     )
     try:
         run.snapshots.set(snapshots)
-        with _phase("reconcile", timings, progress):
-            result = reconcile(engine_bundle, settings)
-        with _phase("save_exceptions", timings, progress):
-            totals = record_exceptions(run, result.exceptions, result.rules_run)
-        # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
-        with _phase("metrics", timings, None):
-            record_metrics(run, engine_bundle, result, settings)
-        result.timings = {**timings, **result.timings}
-        run.complete(timings=result.timings, counts=result.counts, totals=totals)
+        result = _reconcile_and_record(run, engine_bundle, settings, timings, progress)
     except BaseException as exc:
         _fail(run, exc)
         raise
