@@ -53,3 +53,22 @@ def test_a_sku_renders_stock_explanation_and_holding_orders(run: ReconciliationR
     assert "Unexplained units" in html
     assert 'data-testid="sku-committing"' in html
     assert "WMUG1" in html
+
+
+def test_every_rule_of_the_demo_world_renders(db: None) -> None:
+    from reconciliation.demo import build_demo_bundle
+    from reconciliation.runs import reconcile_bundle_object
+
+    reconcile_bundle_object(build_demo_bundle(orders=300), source="bundle", source_name="demo")
+    kinds = {}
+    for record in ExceptionRecord.objects.select_related("last_run"):
+        evidence = evidence_for(record)
+        html = render_to_string("exceptions/_evidence.html", {"evidence": evidence})
+        assert 'id="evidence"' in html
+        assert evidence["message"] == "", f"{record}: {evidence['message']}"
+        kinds.setdefault(evidence["kind"], set()).add(record.rule)
+    # Every order rule found its order, every SKU rule its SKU, the stale snapshot its snapshots.
+    assert kinds["snapshots"] == {"SNAPSHOT_STALE"}
+    assert "STOCK_DRIFT" in kinds["sku"]
+    assert "ORPHAN_ORDER" in kinds["order"]
+    assert "none" not in kinds
