@@ -50,6 +50,7 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
+from bench.run_history import month_end_path, past_month_end_path, seed_run_history  # noqa: E402
 from bench.synthetic import generate  # noqa: E402
 from exceptions.models import ExceptionEvent, ExceptionRecord  # noqa: E402
 from integration.roles import ensure_role_groups  # noqa: E402
@@ -142,6 +143,14 @@ PAGES: list[Page] = [
     Page("queue: page 200", lambda w, i: "/exceptions/?page=200"),
     Page("detail: order", lambda w, i: f"/exceptions/{w.order_details[i % len(w.order_details)]}/"),
     Page("detail: SKU", lambda w, i: f"/exceptions/{w.sku_details[i % len(w.sku_details)]}/"),
+    # The overview and month-end (bench/run_history.py): a year of daily run summaries.
+    Page("overview: 90 days", lambda w, i: "/", 300),
+    Page("overview: 365 days", lambda w, i: "/?days=365", 300),
+    Page("month-end: latest month", lambda w, i: month_end_path(), 300),
+    Page("month-end: a past month", lambda w, i: past_month_end_path(), 300),
+    Page("month-end: drift records", lambda w, i: month_end_path("stock_drift"), 300),
+    # A download, not a page: openpyxl writes ~2,000 rows a second here (docs/performance.md).
+    Page("month-end: XLSX download", lambda w, i: month_end_path(suffix="month-end.xlsx"), 2000),
 ]
 EXPORTS: list[Export] = [
     Export(
@@ -178,6 +187,9 @@ def seed(n: int, snapshot_orders: int) -> World:
         cursor.execute("VACUUM ANALYZE exceptions_exceptionevent")
     events = ExceptionEvent.objects.count()
     print(f"seeded {events:,} events in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    history = seed_run_history(run.pk)  # the dashboard's and month-end's year of daily runs
+    print(f"seeded {history:,} daily run summaries in {time.perf_counter() - started:.1f} s")
 
     sku_rules = [rule for rule, _, _, sku in RULE_MIX if sku]
     real_ids = ExceptionRecord.objects.filter(last_run=run).exclude(key__startswith="WB")
