@@ -11,21 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Min, Q, QuerySet
 
-from exceptions.models import (
-    AUTO_RESOLVABLE,
-    ExceptionRecord,
-)
+from exceptions.models import AUTO_RESOLVABLE, ExceptionRecord
 from integration.mappings import effective_settings
 from integration.models import OrderRelease
 from reconciliation.frames import ROLES
-from reconciliation.models import (
-    ReconciliationRun,
-    SnapshotOrder,
-)
+from reconciliation.models import ReconciliationRun, SnapshotOrder
 from reconciliation.rules.validation import FIELD_LABELS, order_address_problems
 from reconciliation.settings import ReconSettings
 from reconciliation.store import latest_complete_snapshots
@@ -68,42 +63,47 @@ ORDER_COLUMNS: tuple[str, ...] = tuple(
 # -- which orders are held -------------------------------------------------------------------
 
 
-def held_exceptions() -> Any:
+def held_exceptions() -> QuerySet[ExceptionRecord]:
     return ExceptionRecord.objects.filter(rule__in=HELD_RULES, status__in=AUTO_RESOLVABLE)
 
 
 def origins_of(record: ExceptionRecord) -> list[str]:
     """The orders an exception holds: its key, or the orders a SKU exception lists."""
     if record.rule in SKU_RULES:
-        orders = (record.details or {}).get("orders") or []
-        return [str(o) for o in orders if isinstance(o, str) and o]
+        return _orders((record.details or {}).get("orders"))
     return [record.key]
 
 
 @dataclass
 class HeldOrder:
+    """One held order; its summary properties are read once its exceptions are all in."""
+
     origin: str
     exceptions: list[ExceptionRecord] = field(default_factory=list)
     copies: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> order fields
     release: OrderRelease | None = None
 
-    @property
+    @cached_property
     def priority(self) -> str:
         return min(e.priority for e in self.exceptions)
 
-    @property
+    @cached_property
+    def first_id(self) -> int:
+        return min(e.pk for e in self.exceptions)
+
+    @cached_property
     def since(self) -> datetime:
         return min(e.first_seen for e in self.exceptions)
 
-    @property
+    @cached_property
     def rules(self) -> list[str]:
         return sorted({e.rule for e in self.exceptions}, key=HELD_RULES.index)
 
-    @property
+    @cached_property
     def teams(self) -> list[str]:
         return sorted({e.queue_team or e.team for e in self.exceptions})
 
-    @property
+    @cached_property
     def summary(self) -> str:
         return min(self.exceptions, key=lambda e: (e.priority, -e.score)).summary
 
@@ -121,19 +121,68 @@ class HeldOrder:
         return next((c["gross_total"] for c in self.copies.values() if c.get("gross_total")), None)
 
 
-def held_orders(records: Any) -> list[HeldOrder]:
-    """The held orders of these exceptions (a queryset of held_exceptions()), most urgent first,
-    with their copies from the latest snapshots and their latest release."""
+def held_index(records: QuerySet[ExceptionRecord]) -> list[tuple[str, str, int]]:
+    """(origin, priority, first exception id) of every order these held exceptions name, most
+    urgent first, then the longest held (ids grow as exceptions are first found).
+
+    Reads a string and two numbers per order, grouped in the database for the order-keyed rules:
+    the list pages through this and loads whole exceptions only for the orders on the page."""
+    index: dict[str, tuple[str, int]] = {}
+
+    def add(origin: str, priority: str, first: int) -> None:
+        known = index.get(origin)
+        index[origin] = (
+            (priority, first) if known is None else (min(known[0], priority), min(known[1], first))
+        )
+
+    by_order = (
+        records.filter(rule__in=ORDER_RULES)
+        .values("key")
+        .annotate(priority=Min("priority"), first=Min("id"))
+        .values_list("key", "priority", "first")
+        .order_by()
+    )
+    for origin, priority, first in by_order:
+        add(origin, priority, first)
+    for pk, priority, orders in records.filter(rule__in=SKU_RULES).values_list(
+        "pk", "priority", "details__orders"
+    ):
+        for origin in _orders(orders):
+            add(origin, priority, pk)
+    return sorted(
+        ((origin, p, first) for origin, (p, first) in index.items()),
+        key=lambda e: (e[1], e[2], e[0]),
+    )
+
+
+def held_orders(origins: list[str]) -> list[HeldOrder]:
+    """These orders with every active exception holding them, their copies from the latest
+    snapshots and their latest release, most urgent first (orders nothing holds are left out)."""
+    wanted = set(origins)
     orders: dict[str, HeldOrder] = {}
-    for record in records:
-        for origin in origins_of(record):
+    held = held_exceptions()
+    for record in held.filter(rule__in=ORDER_RULES, key__in=wanted):
+        orders.setdefault(record.key, HeldOrder(record.key)).exceptions.append(record)
+    # SKU exceptions name their orders in details: the few that name one of these are loaded.
+    sku_ids = [
+        pk
+        for pk, listed in held.filter(rule__in=SKU_RULES).values_list("pk", "details__orders")
+        if wanted.intersection(_orders(listed))
+    ]
+    for record in held.filter(pk__in=sku_ids):
+        for origin in wanted.intersection(origins_of(record)):
             orders.setdefault(origin, HeldOrder(origin)).exceptions.append(record)
     copies = order_copies(list(orders))
     for release in OrderRelease.objects.filter(origin__in=list(orders)).order_by("created_at"):
         orders[release.origin].release = release  # the latest wins
-    for origin, held in orders.items():
-        held.copies = copies.get(origin, {})
-    return sorted(orders.values(), key=lambda h: (h.priority, h.since, h.origin))
+    for origin, order in orders.items():
+        order.copies = copies.get(origin, {})
+        order.exceptions.sort(key=lambda e: (HELD_RULES.index(e.rule), e.pk))
+    return sorted(orders.values(), key=lambda h: (h.priority, h.first_id, h.origin))
+
+
+def _orders(listed: Any) -> list[str]:
+    return [o for o in listed or () if isinstance(o, str) and o]
 
 
 def order_copies(origins: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -192,10 +241,8 @@ def current_settings() -> ReconSettings:
 
 def held_order(origin: str) -> HeldOrder | None:
     """One held order with every exception that holds it; None when nothing holds it."""
-    records = [r for r in held_exceptions() if origin in origins_of(r)]
-    if not records:
-        return None
-    return held_orders(records)[0]
+    found = held_orders([origin])
+    return found[0] if found else None
 
 
 def last_release(origin: str) -> OrderRelease | None:

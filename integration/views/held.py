@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -24,10 +25,11 @@ PER_PAGE = 50
 def held_list(request: HttpRequest) -> HttpResponse:
     filterset = HeldFilter(request.GET, queryset=held_orders.held_exceptions())
     records = filterset.qs if filterset.is_valid() else held_orders.held_exceptions().none()
-    orders = held_orders.held_orders(records)
-    table = HeldOrderTable(orders)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    context = {"filter": filterset, "table": table, "count": len(orders)}
+    # Page over the (cheap) index; whole exceptions and snapshot rows only for this page.
+    page = Paginator(held_orders.held_index(records), PER_PAGE).get_page(request.GET.get("page"))
+    table = HeldOrderTable(held_orders.held_orders([origin for origin, _, _ in page]))
+    RequestConfig(request, paginate=False).configure(table)
+    context = {"filter": filterset, "table": table, "page": page, "count": page.paginator.count}
     return render(request, "held/list.html", context)
 
 

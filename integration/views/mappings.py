@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.db.models.fields.json import KeyTextTransform
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -95,13 +96,18 @@ def shipping(request: HttpRequest) -> HttpResponse:
     from_bundle = sorted(
         (name, code) for name, code in settings.shipping_methods.items() if name not in table_names
     )
-    # The methods orders are waiting on, from the open SHIPPING_UNMAPPED exceptions.
-    unmapped: dict[str, int] = {}
-    for details in (
-        held_exceptions().filter(rule="SHIPPING_UNMAPPED").values_list("details", flat=True)
-    ):
-        method = (details or {}).get("shipping_method") or ""
-        unmapped[method] = unmapped.get(method, 0) + 1
+    # The methods orders are waiting on, from the open SHIPPING_UNMAPPED exceptions (grouped in
+    # the database: there may be thousands).
+    unmapped = {
+        method or "": n
+        for method, n in held_exceptions()
+        .filter(rule="SHIPPING_UNMAPPED")
+        .annotate(method=KeyTextTransform("shipping_method", "details"))
+        .values("method")
+        .annotate(n=Count("id"))
+        .values_list("method", "n")
+        .order_by()
+    }
     edit = _edit_target(request, ShippingMethod)
     initial = {"name": request.GET.get("method", "")}
     if edit is not None:
