@@ -16,8 +16,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from exceptions.models import (
-    QUEUE_DEFAULT_STATUSES,
     SLA_HOURS,
+    WORKING_STATUSES,
     ExceptionRecord,
     Owner,
     Priority,
@@ -40,8 +40,10 @@ FILTER_KEYS = ("team", "owner", "status", "rule", "priority", "system", "assigne
 
 
 def active_q(now: datetime) -> Q:
-    """The working queue: open and acknowledged, and snoozes that have ended."""
-    return Q(status__in=QUEUE_DEFAULT_STATUSES) | Q(status=Status.SNOOZED, snoozed_until__lte=now)
+    """The working queue: open and acknowledged, and snoozes that have ended. Written as "working
+    statuses, less snoozes still running" so that it matches the partial indexes' condition and a
+    page is read off an index in score order."""
+    return Q(status__in=WORKING_STATUSES) & ~Q(status=Status.SNOOZED, snoozed_until__gt=now)
 
 
 def sla_breached_q(now: datetime) -> Q:

@@ -64,6 +64,8 @@ class ResolutionReason(models.TextChoices):
 AUTO_RESOLVABLE: tuple[str, ...] = (Status.OPEN, Status.ACKNOWLEDGED, Status.SNOOZED)
 # What the queue shows when no status filter is given (plus snoozes that have ended).
 QUEUE_DEFAULT_STATUSES: tuple[str, ...] = (Status.OPEN, Status.ACKNOWLEDGED)
+# Statuses of an exception still being worked (the queue's partial indexes cover these rows).
+WORKING_STATUSES: tuple[str, ...] = (Status.OPEN, Status.ACKNOWLEDGED, Status.SNOOZED)
 # Statuses of an exception nobody needs to work any more.
 CLOSED_STATUSES: tuple[str, ...] = (Status.RESOLVED, Status.DISMISSED)
 # Reasons that dismiss rather than resolve: the data still disagrees, and that is fine.
@@ -164,11 +166,34 @@ class ExceptionRecord(models.Model):
                 name="exception_assignee",
                 condition=Q(assignee__isnull=False),
             ),
-            # Snoozes that have ended (actions.wake_snoozed) without scanning the whole table.
+            # The working queue (filters.active_q: open, acknowledged, snoozes that ended) read in
+            # score order: partial indexes over the unresolved rows only, so a page of "My queue"
+            # or of one owner's side is read straight off the index, however many rows are closed.
             models.Index(
-                fields=["snoozed_until"],
-                name="exception_snoozed_until",
-                condition=Q(status="snoozed"),
+                fields=["queue_team", "-score", "id"],
+                name="exception_work_team",
+                condition=Q(status__in=WORKING_STATUSES),
+            ),
+            models.Index(
+                fields=["owner", "-score", "id"],
+                name="exception_work_owner",
+                condition=Q(status__in=WORKING_STATUSES),
+            ),
+            models.Index(
+                fields=["-score", "id"],
+                name="exception_work_score",
+                condition=Q(status__in=WORKING_STATUSES),
+            ),
+            # The queue's other sorts (views.SORTS): by priority, by age (either way).
+            models.Index(
+                fields=["priority", "-score", "id"],
+                name="exception_work_priority",
+                condition=Q(status__in=WORKING_STATUSES),
+            ),
+            models.Index(
+                fields=["first_seen", "id"],
+                name="exception_work_age",
+                condition=Q(status__in=WORKING_STATUSES),
             ),
         ]
 
