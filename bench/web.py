@@ -22,6 +22,7 @@ target in milliseconds.
 from __future__ import annotations
 
 import argparse
+import html
 import importlib.util
 import logging
 import os
@@ -96,6 +97,7 @@ STAFF: tuple[tuple[str, str], ...] = tuple(
     for i in range(1, 6)
 )
 SIGN_IN = "ops1"
+DEEP_PAGES = 200  # "a deep page": 200 pages of 50 in, the 10,001st row onwards
 
 
 @dataclass
@@ -107,6 +109,7 @@ class World:
     sku_details: list[int]  # ids of real SKU exceptions
     export_rows: int
     assignee: str  # a username with many assigned exceptions
+    deep_page: str = "/exceptions/"  # set once the server runs (find_deep_page)
 
 
 @dataclass(frozen=True)
@@ -129,18 +132,22 @@ def _all_statuses() -> list[tuple[str, str]]:
     return [("status", value) for value in Status.values]
 
 
+def _all_teams(**params: str) -> str:
+    # team= (empty) is the "All" tab: without it the queue keeps to the signed-in user's team.
+    return "/exceptions/?" + urlencode({"team": "", **params})
+
+
 PAGES: list[Page] = [
     Page("queue: my queue (default)", lambda w, i: "/exceptions/"),
+    Page("queue: warehouse tab, P2", lambda w, i: _all_teams(owner="warehouse", priority="P2")),
     Page(
-        "queue: warehouse, open, P2",
-        lambda w, i: "/exceptions/?" + urlencode({"owner": "warehouse", "priority": "P2"}),
+        "queue: rule, every status",
+        lambda w, i: (
+            "/exceptions/?" + urlencode([("team", ""), ("rule", "STOCK_DRIFT"), *_all_statuses()])
+        ),
     ),
-    Page(
-        "queue: rule + every status",
-        lambda w, i: "/exceptions/?" + urlencode([("rule", "STOCK_DRIFT"), *_all_statuses()]),
-    ),
-    Page("queue: key search", lambda w, i: "/exceptions/?" + urlencode({"q": f"WB{i:04d}"})),
-    Page("queue: page 200", lambda w, i: "/exceptions/?page=200"),
+    Page("queue: key search", lambda w, i: _all_teams(q=f"WB{i % 100:02d}")),
+    Page(f"queue: page {DEEP_PAGES + 1} of All", lambda w, i: w.deep_page),
     Page("detail: order", lambda w, i: f"/exceptions/{w.order_details[i % len(w.order_details)]}/"),
     Page("detail: SKU", lambda w, i: f"/exceptions/{w.sku_details[i % len(w.sku_details)]}/"),
     # The overview and month-end (bench/run_history.py): a year of daily run summaries.
@@ -155,9 +162,26 @@ PAGES: list[Page] = [
 EXPORTS: list[Export] = [
     Export(
         f"CSV export: {EXPORT_RULE}, every status",
-        lambda w: "/exceptions/export.csv?" + urlencode([("rule", EXPORT_RULE), *_all_statuses()]),
+        lambda w: (
+            "/exceptions/export.csv?"
+            + urlencode([("team", ""), ("rule", EXPORT_RULE), *_all_statuses()])
+        ),
     ),
 ]
+
+
+def find_deep_page(client: httpx.Client, start: str, pages: int) -> str:
+    """Follow the queue's "Next" link `pages` times, as a person paging through would: the
+    path of a page deep in the set, whatever the pagination (keyset cursors or page numbers)."""
+    path = start
+    for _ in range(pages):
+        answer = client.get(path)
+        found = re.search(r'<a rel="next" href="([^"]+)"', answer.text)
+        if not found:
+            break
+        link = html.unescape(found[1])
+        path = link if link.startswith("/") else "/exceptions/" + link
+    return path
 
 
 # -- seeding ----------------------------------------------------------------------------------
@@ -191,22 +215,35 @@ def seed(n: int, snapshot_orders: int) -> World:
     history = seed_run_history(run.pk)  # the dashboard's and month-end's year of daily runs
     print(f"seeded {history:,} daily run summaries in {time.perf_counter() - started:.1f} s")
 
+    return describe(run.pk, users[0].get_username())
+
+
+def describe(run_id: int | None = None, assignee: str = STAFF[0][0]) -> World:
+    """The seeded world, read back from the database (also for --reuse)."""
+    from reconciliation.models import ReconciliationRun
+
+    if run_id is None:
+        run_id = ReconciliationRun.objects.order_by("pk").values_list("pk", flat=True)[0]
     sku_rules = [rule for rule, _, _, sku in RULE_MIX if sku]
-    real_ids = ExceptionRecord.objects.filter(last_run=run).exclude(key__startswith="WB")
+    real = (
+        ExceptionRecord.objects.filter(last_run_id=run_id)
+        .exclude(key__startswith="WB")
+        .exclude(key__startswith="BSK")
+    )
     order_ids = list(
-        real_ids.exclude(rule__in=[*sku_rules, "SNAPSHOT_STALE"])
+        real.exclude(rule__in=[*sku_rules, "SNAPSHOT_STALE"])
         .order_by("-score")
         .values_list("pk", flat=True)[:50]
     )
     sku_ids = list(
-        real_ids.filter(rule__in=sku_rules).order_by("-score").values_list("pk", flat=True)[:50]
+        real.filter(rule__in=sku_rules).order_by("-score").values_list("pk", flat=True)[:50]
     )
     return World(
         exceptions=ExceptionRecord.objects.count(),
         order_details=order_ids,
         sku_details=sku_ids,
         export_rows=ExceptionRecord.objects.filter(rule=EXPORT_RULE).count(),
-        assignee=users[0].get_username(),
+        assignee=assignee,
     )
 
 
@@ -221,7 +258,7 @@ def _users() -> list:
 
 
 def _seed_exceptions(n: int, run_id: int, user_ids: list[int]) -> None:
-    """n exceptions in one INSERT … SELECT: keys WB00000001… (orders) / SKU00000001… (SKUs)."""
+    """n exceptions in one INSERT … SELECT: keys WB00000001… (orders) / BSK00000001… (SKUs)."""
     if n <= 0:
         return
     slots, start = [], 0
@@ -242,7 +279,7 @@ def _seed_exceptions(n: int, run_id: int, user_ids: list[int]) -> None:
     shaped AS (
         SELECT d.*, m.rule, m.by_sku,
             m.teams[1 + floor(d.r_team * array_length(m.teams, 1))::int] AS team,
-            CASE WHEN m.by_sku THEN 'SKU' ELSE 'WB' END || lpad(d.i::text, 8, '0') AS key,
+            CASE WHEN m.by_sku THEN 'BSK' ELSE 'WB' END || lpad(d.i::text, 8, '0') AS key,
             CASE WHEN d.r_status < 0.12 THEN 'open'
                  WHEN d.r_status < 0.17 THEN 'acknowledged'
                  WHEN d.r_status < 0.19 THEN 'snoozed'
@@ -296,7 +333,7 @@ def _seed_events(run_id: int, user_ids: list[int]) -> None:
     statements = [
         # Real exceptions already have their "detected" from the reconciliation run.
         f"""SELECT e.id, e.first_seen, NULL::int, 'detected', '', 'open', '', {run}
-            FROM exceptions_exceptionrecord e WHERE e.key LIKE 'WB%%' OR e.key LIKE 'SKU%%'""",
+            FROM exceptions_exceptionrecord e WHERE e.key LIKE 'WB%%' OR e.key LIKE 'BSK%%'""",
         f"""SELECT e.id, e.first_seen + interval '1 hour', {actor}, 'acknowledged', 'open',
                    'acknowledged', '', NULL
             FROM exceptions_exceptionrecord e
@@ -496,15 +533,27 @@ def main() -> None:
         default="waitress" if importlib.util.find_spec("waitress") else "runserver",
         help="WSGI server (waitress when installed)",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the test database afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure a database kept by --keep (no seeding; it is kept again)",
+    )
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     if connection.vendor != "postgresql":
         sys.exit("bench/web.py seeds with PostgreSQL SQL: set DATABASE_URL=postgres://…")
 
-    config = setup_databases(verbosity=0, interactive=False, serialized_aliases=[])
+    config = setup_databases(
+        verbosity=0, interactive=False, serialized_aliases=[], keepdb=args.keep or args.reuse
+    )
     server = None
     try:
-        world = seed(args.n, args.snapshot_orders)
+        if args.reuse and ExceptionRecord.objects.exists():
+            world = describe()
+            print(f"reusing {connection.settings_dict['NAME']}")
+        else:
+            world = seed(args.n, args.snapshot_orders)
         connection.close()  # the server has the database to itself while we measure
         server = start_server(args.server, port := _free_port())
         print(
@@ -516,6 +565,7 @@ def main() -> None:
             base_url=f"http://127.0.0.1:{port}", timeout=60, headers=headers
         ) as client:
             sign_in(client, SIGN_IN)
+            world.deep_page = find_deep_page(client, _all_teams(), DEEP_PAGES)
             print(f"{'page':<36} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KB':>7}  target")
             for page in PAGES:
                 r = time_page(client, world, page, args.requests)
@@ -545,7 +595,12 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        teardown_databases(config, verbosity=0)
+        if args.keep or args.reuse:
+            print(
+                f"kept the database {connection.settings_dict['NAME']} (--reuse to measure again)"
+            )
+        else:
+            teardown_databases(config, verbosity=0)
 
 
 if __name__ == "__main__":
