@@ -19,8 +19,9 @@ def test_a_signed_in_user_lands_on_the_queue_with_the_demo_exceptions(
 ) -> None:
     login_as(page, ops_user)
 
-    page.goto("/exceptions/?owner=warehouse&status=open")
-    assert page.url.endswith("/exceptions/?owner=warehouse&status=open")
+    # team= is the "All" tab: without it the queue keeps to the user's own team.
+    page.goto("/exceptions/?team=&owner=warehouse&status=open")
+    assert page.url.endswith("/exceptions/?team=&owner=warehouse&status=open")
     top = ExceptionRecord.objects.filter(owner="warehouse", status="open").order_by("-score", "id")
     assert top.exists()
     assert page.get_by_text(top[0].key, exact=True).first.is_visible()
