@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -67,6 +67,10 @@ class SnoozeForm(forms.Form):
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
+        today = timezone.localtime(self.now).date()
+        self.fields["until"].widget.attrs.update(
+            min=(today + timedelta(days=1)).isoformat(), max=(today + MAX_SNOOZE).isoformat()
+        )
 
     def clean_until(self) -> datetime:
         until = start_of(self.cleaned_data["until"])
