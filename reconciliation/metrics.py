@@ -30,7 +30,7 @@ from reconciliation.engine import Result
 from reconciliation.finance import Item, drift_summary, finance_figures, finance_items, of_rule
 from reconciliation.frames import ROLES, Bundle
 from reconciliation.models import MonthEndItem, ReconciliationRun, RunMetrics
-from reconciliation.rules.context import DISPATCHED, SYSTEM_NAMES, Context
+from reconciliation.rules.context import DISPATCHED, SYSTEM_NAMES, Context, positions
 from reconciliation.settings import ReconSettings
 
 logger = logging.getLogger(__name__)
@@ -233,6 +233,23 @@ def _origin_placed(ctx: Context, role: str) -> np.ndarray:
     return np.where(up >= 0, picked, own)
 
 
+def _latest_shipment(ctx: Context, wms: pd.DataFrame) -> np.ndarray:
+    """Per warehouse order, the latest dispatched_at of its shipments (NaT when none).
+
+    The same as Context.latest_shipment_time, without canonicalising every shipment's SKU
+    (which lags do not need and which is most of that function's time)."""
+    latest = np.full(len(wms), np.datetime64("NaT"), dtype="datetime64[ns]")
+    shipments = ctx.raw("wms", "shipments")
+    if not len(shipments) or not len(wms):
+        return latest
+    where = positions(shipments["order_ref"], wms["order_ref"])
+    moments = _naive_ns(shipments["dispatched_at"])
+    usable = (where >= 0) & ~np.isnat(moments)
+    per_order = pd.Series(moments[usable].view("int64")).groupby(where[usable]).max()
+    latest[per_order.index.to_numpy()] = per_order.to_numpy().view("datetime64[ns]")
+    return latest
+
+
 def _percentiles(
     starts: np.ndarray, ends: np.ndarray, since: np.datetime64, until: np.datetime64
 ) -> dict[str, Any] | None:
@@ -262,9 +279,11 @@ def flow_lags(bundle: Bundle, settings: ReconSettings) -> dict[str, dict[str, An
     placed = _origin_placed(ctx, "wms")
     at_wms = _naive_ns(wms["placed_at"])
     dispatched_status = wms["status"].isin(DISPATCHED).to_numpy(dtype=bool)
-    dispatched = np.where(
-        dispatched_status, _naive_ns(ctx.dispatch_time("wms")), np.datetime64("NaT")
-    )
+    # The dispatch time of rules.md: latest shipment, else updated_at, else placed_at.
+    dispatch_time = _latest_shipment(ctx, wms)
+    for fallback in (_naive_ns(wms["updated_at"]), at_wms):
+        dispatch_time = np.where(np.isnat(dispatch_time), fallback, dispatch_time)
+    dispatched = np.where(dispatched_status, dispatch_time, np.datetime64("NaT"))
     posted = np.full(len(wms), np.datetime64("NaT"), dtype="datetime64[ns]")
     upstream = ctx.upstream("wms")
     if upstream is not None and ctx.has(upstream, "orders"):

@@ -15,7 +15,8 @@ from reconciliation.finance import drift_summary
 from reconciliation.frames import Bundle
 from reconciliation.metrics import flow_lags, month_of, set_label, sla_breaches, system_set, tally
 from reconciliation.settings import ReconSettings
-from tests.reconciliation.month_end_bundle import write_world
+from tests.bundles import write_bundle_dir
+from tests.reconciliation.month_end_bundle import SYSTEMS, world_files, write_world
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +139,16 @@ def test_the_system_set_names_each_role_in_flow_order(world: Bundle) -> None:
 )
 def test_a_run_belongs_to_the_uk_month_of_its_as_of(moment: datetime, month: date) -> None:
     assert month_of(moment) == month
+
+
+def test_without_shipments_dispatch_time_falls_back_to_the_order(tmp_path: Path) -> None:
+    files = world_files()
+    files["wms/shipments.csv"] = []
+    files["wms/orders.csv"][0]["updated_at"] = "2026-11-29T23:59:00Z"  # H1: 6 h after placing
+    bundle = read_bundle(write_bundle_dir(tmp_path / "b", systems=SYSTEMS, files=files))
+
+    lags = flow_lags(bundle, ReconSettings())
+
+    # H1 is dispatched at its updated_at (5.5 h at the warehouse); the others at their placed_at.
+    assert lags["warehouse_to_dispatched"] == {"count": 6, "p50": 0.0, "p90": 2.75, "p95": 4.12}
+    assert lags["dispatched_to_posted"]["count"] == 5
