@@ -149,9 +149,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page_query": sorted_query,
         "bulk_actions": bulk_actions,
         "bulk_form": BulkForm(initial={"filter": filters}),
-        "assign_form": AssignForm(auto_id="bulk_%s"),
-        "snooze_form": SnoozeForm(auto_id="bulk_%s"),
-        "resolve_form": ResolveForm(auto_id="bulk_%s"),
+        # One form holds every action's options; the browser must not insist on a snooze date
+        # when the action is "acknowledge" (the server checks what the chosen action needs).
+        "assign_form": AssignForm(auto_id="bulk_%s", use_required_attribute=False),
+        "snooze_form": SnoozeForm(auto_id="bulk_%s", use_required_attribute=False),
+        "resolve_form": ResolveForm(auto_id="bulk_%s", use_required_attribute=False),
     }
     return render(request, "exceptions/queue.html", context)
 

@@ -342,3 +342,20 @@ def test_the_query_count_does_not_grow_with_rows(
 
     with django_assert_num_queries(9):
         signed_in.get(f"{URL}?team=ecommerce&q=K&after={response.context['page'].next_cursor}")
+
+
+def test_the_bulk_form_does_not_make_the_browser_demand_every_option(
+    client: Client, ops_user: Any, make_exception: Any
+) -> None:
+    # One form carries every action's options: a required snooze date would stop the browser
+    # submitting "acknowledge" at all. The server checks what the chosen action needs.
+    make_exception(team="ops")
+    client.force_login(ops_user)
+
+    html = client.get(URL).content.decode()
+
+    bulk = html[
+        html.index('<form id="bulk"') : html.index("</form>", html.index('<form id="bulk"'))
+    ]
+    assert 'id="bulk_until"' in bulk
+    assert "required" not in bulk
