@@ -170,3 +170,30 @@ def test_a_shipping_mapping_clears_shipping_unmapped_on_the_next_run(
 def test_read_bundle_still_reads_without_tables(tmp_path: Path) -> None:
     bundle = read_bundle(_sku_bundle(tmp_path))
     assert mappings.with_table_aliases(bundle) is bundle
+
+
+def test_maps_kept_in_the_profile_before_the_tables_move_into_them() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    SettingsProfile.objects.create(
+        values={
+            "dispatch_sla_hours": 36,
+            "shipping_methods": {"Standard": "STD48", "Next Day": "NDAY"},
+            "express_service_codes": ["NDAY", "SAT"],
+            "non_stock_skus": ["WRAP"],
+        }
+    )
+    migration = import_module("integration.migrations.0004_profile_maps_to_tables")
+
+    migration.forwards(apps, None)
+    migration.forwards(apps, None)  # twice: nothing doubled
+
+    assert SettingsProfile.objects.get().values == {"dispatch_sla_hours": 36}
+    assert effective_settings({}) == ReconSettings(
+        dispatch_sla_hours=36,
+        shipping_methods={"Next Day": "NDAY", "Standard": "STD48"},
+        express_service_codes=("NDAY", "SAT"),
+        non_stock_skus=("WRAP",),
+    )
