@@ -2,14 +2,15 @@
 
 Use them in any journey under tests/browser/ (mark it `@pytest.mark.browser`):
 
-    def test_ops_sees_the_queue(page, live_server, demo_world, ops_user, login_as, screenshot):
+    def test_ops_sees_the_queue(page, demo_world, ops_user, login_as, screenshot):
         login_as(page, ops_user)
-        page.goto(live_server.url + "/exceptions/")
+        page.goto("/exceptions/")  # relative to the live server
         screenshot(page, "queue")
 
-`page` is a fresh browser context per test (own cookies), `url(path)` joins the live server's
-address, `demo_world` is the demo bundle reconciled into the test database, and screenshots land
-in artifacts/screenshots/ (gitignored; CI keeps them as artefacts).
+`page` is a fresh browser context per test (own cookies) whose base URL is the live server's,
+`url(path)` gives a full address, `demo_world` is the demo bundle reconciled into the test
+database, and screenshots land in artifacts/screenshots/ (gitignored; CI keeps them as
+artefacts). Every test in this directory is marked `browser` (`-m "not browser"` skips them).
 """
 
 from __future__ import annotations
