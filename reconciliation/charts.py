@@ -15,8 +15,9 @@ from typing import Any
 
 import plotly.io as pio
 
-from reconciliation.dashboard import Point
+from reconciliation.dashboard import Point, team_labels
 from reconciliation.metrics import LAG_SEGMENTS, PERCENTILES
+from reconciliation.models import RunMetrics
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -177,3 +178,16 @@ def top_skus(top: list[dict[str, Any]]) -> str:
         yaxis={"type": "category", "automargin": True},
     )
     return _html({"data": traces, "layout": layout}, "chart-top-skus")
+
+
+def dashboard_charts(points: list[Point], latest: RunMetrics | None) -> dict[str, str]:
+    """The overview's charts that have data: history ones need points, the others a last run."""
+    figures = {}
+    if points:
+        figures["open_by_team"] = open_by_team(points, team_labels())
+        figures["drift_value"] = drift_value(points)
+    if latest is not None and latest.lags:
+        figures["flow_lags"] = flow_lags(latest.lags)
+    if latest is not None and latest.top_skus:
+        figures["top_skus"] = top_skus(latest.top_skus)
+    return figures

@@ -20,6 +20,15 @@ import pandas as pd
 from reconciliation.models import Figure
 
 TOP_SKUS = 10
+# The rule behind each figure (its records link to that rule's exceptions).
+FIGURE_RULES: dict[str, str] = {
+    Figure.DISPATCHED_NOT_POSTED: "DISPATCH_NOT_POSTED",
+    Figure.NOT_IN_STORE: "STORE_NOT_UPDATED",
+    Figure.TAX: "TAX_MISMATCH",
+    Figure.TOTAL: "TOTAL_MISMATCH",
+    Figure.STOCK_DRIFT: "STOCK_DRIFT",
+    Figure.ADJUSTMENTS: "ADJUSTMENT_NOT_POSTED",
+}
 ZERO = Decimal("0")
 
 

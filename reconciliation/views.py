@@ -22,19 +22,12 @@ from django_tables2 import RequestConfig
 from exceptions.models import ExceptionRecord
 from integration.permissions import can
 from reconciliation import charts, dashboard, exports, month_end
+from reconciliation.finance import FIGURE_RULES
 from reconciliation.metrics import set_label
 from reconciliation.models import Figure, RunMetrics
 from reconciliation.tables import RecordFilter, RecordTable
 
 RECORDS_PER_PAGE = 50
-FIGURE_RULE = {
-    Figure.DISPATCHED_NOT_POSTED: "DISPATCH_NOT_POSTED",
-    Figure.NOT_IN_STORE: "STORE_NOT_UPDATED",
-    Figure.TAX: "TAX_MISMATCH",
-    Figure.TOTAL: "TOTAL_MISMATCH",
-    Figure.STOCK_DRIFT: "STOCK_DRIFT",
-    Figure.ADJUSTMENTS: "ADJUSTMENT_NOT_POSTED",
-}
 
 
 @require_GET
@@ -42,18 +35,9 @@ def home(request: HttpRequest) -> HttpResponse:
     days = dashboard.parse_range(request.GET.get("days"))
     overview = dashboard.overview()
     points = dashboard.history(days, overview.now)
-    latest = overview.latest
-    figures = {}
-    if points:
-        figures["open_by_team"] = charts.open_by_team(points, dashboard.team_labels())
-        figures["drift_value"] = charts.drift_value(points)
-    if latest is not None and latest.lags:
-        figures["flow_lags"] = charts.flow_lags(latest.lags)
-    if latest is not None and latest.top_skus:
-        figures["top_skus"] = charts.top_skus(latest.top_skus)
     context = {
         "overview": overview,
-        "charts": figures,
+        "charts": charts.dashboard_charts(points, overview.latest),
         "days": days,
         "ranges": dashboard.RANGES,
         "can_month_end": can(request.user, "view_month_end"),
@@ -149,7 +133,7 @@ def month_end_records(request: HttpRequest, month: str, figure: str) -> HttpResp
     table.links = {
         key: reverse("exceptions:detail", args=[pk])
         for key, pk in ExceptionRecord.objects.filter(
-            rule=FIGURE_RULE[figure], key__in=keys
+            rule=FIGURE_RULES[figure], key__in=keys
         ).values_list("key", "id")
     }
     context = {
