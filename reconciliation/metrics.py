@@ -45,6 +45,8 @@ LAG_SEGMENTS: dict[str, str] = {
     "placed_to_posted": "End to end",
 }
 PERCENTILES = (50, 90, 95)
+# "Unresolved": still someone's work. Resolved and dismissed exceptions are closed.
+UNRESOLVED_STATUSES: tuple[str, ...] = (Status.OPEN, Status.ACKNOWLEDGED, Status.SNOOZED)
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ def unresolved_counts() -> Unresolved:
     """Open, acknowledged and snoozed exceptions, counted in one GROUP BY (team = queue team:
     the team a person assigned it to, else the engine's)."""
     rows = (
-        ExceptionRecord.objects.exclude(status=Status.RESOLVED)
+        ExceptionRecord.objects.filter(status__in=UNRESOLVED_STATUSES)
         .order_by()
         .values_list("queue_team", "priority", "owner", "rule", "status")
         .annotate(n=Count("id"))

@@ -22,8 +22,8 @@ from django.db.models.functions import Abs
 from django.urls import reverse
 from django.utils import timezone
 
-from exceptions.models import Status, Team
-from reconciliation.metrics import set_label
+from exceptions.models import Team
+from reconciliation.metrics import UNRESOLVED_STATUSES, set_label
 from reconciliation.models import (
     ChecklistItem,
     Figure,
@@ -35,7 +35,6 @@ from reconciliation.models import (
 )
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
-UNRESOLVED_STATUSES = (Status.OPEN, Status.ACKNOWLEDGED, Status.SNOOZED)
 
 
 class MonthEndError(ValueError):
