@@ -89,8 +89,9 @@ def _snapshot_fk() -> models.ForeignKey:
     # No database constraint: PostgreSQL checks one per row at commit, which halves COPY speed.
     # Rows are only written by the store, inside the transaction that creates their snapshot,
     # and Django still cascades deletes. For the same reason the row tables carry few indexes:
-    # this one (a snapshot is read whole) and one (snapshot, ref) per table for the evidence and
-    # month-end pages, which look single records up (they make COPY somewhat slower; accepted).
+    # this one (a snapshot is read whole) and one (snapshot, ref) per table, plus (snapshot, sku)
+    # on order lines, for the evidence and held-order pages, which look single records up (they
+    # make COPY somewhat slower; accepted).
     return models.ForeignKey(
         Snapshot, on_delete=models.CASCADE, related_name="+", db_index=True, db_constraint=False
     )
@@ -164,6 +165,8 @@ class SnapshotOrderLine(SnapshotRow):
     class Meta:
         indexes = [
             models.Index(fields=["snapshot", "order_ref"], name="snap_line_order_ref"),
+            # A SKU's evidence: the orders holding its stock.
+            models.Index(fields=["snapshot", "sku"], name="snap_line_sku"),
         ]
 
     def __str__(self) -> str:
