@@ -8,6 +8,7 @@ and in both cases nothing changes. Changes are POST only (with CSRF).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
@@ -227,49 +229,66 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- one exception's actions -------------------------------------------------------------------
 
 Perform = Callable[[ExceptionRecord, Any, dict[str, Any]], bool]
-# action -> (the right it needs, its form or None, the call, the past tense for messages)
-ACTIONS: dict[str, tuple[str, type | None, Perform, str]] = {
-    "acknowledge": (
+
+
+@dataclass(frozen=True)
+class _Act:
+    right: str  # the right it needs (integration.permissions)
+    form: type[Form] | None  # what it reads from the POST
+    perform: Perform  # the call to exceptions/actions.py
+    done: str  # messages, "{}" being the exception
+    already: str
+
+
+ACTIONS: dict[str, _Act] = {
+    "acknowledge": _Act(
         "acknowledge",
         None,
         lambda record, user, data: actions.acknowledge(record, user),
-        "acknowledged",
+        "You acknowledged {}.",
+        "{} was already acknowledged: nothing changed.",
     ),
-    "comment": (
+    "comment": _Act(
         "comment",
         CommentForm,
         lambda record, user, data: actions.comment(record, user, data["text"]),
-        "commented on",
+        "Your comment on {} was added.",
+        "That comment is already on {}: nothing added.",
     ),
-    "assign": (
+    "assign": _Act(
         "assign",
         AssignForm,
         lambda record, user, data: actions.assign(record, user, data["team"], data["person"]),
-        "assigned",
+        "You assigned {}.",
+        "{} was already assigned so: nothing changed.",
     ),
-    "snooze": (
+    "snooze": _Act(
         "snooze",
         SnoozeForm,
         lambda record, user, data: actions.snooze(record, user, data["until"]),
-        "snoozed",
+        "You snoozed {}.",
+        "{} was already snoozed until then: nothing changed.",
     ),
-    "unsnooze": (
+    "unsnooze": _Act(
         "snooze",
         None,
         lambda record, user, data: actions.snooze(record, user, None),
-        "woke up",
+        "You ended the snooze of {}.",
+        "{} is not snoozed: nothing changed.",
     ),
-    "resolve": (
+    "resolve": _Act(
         "resolve",
         ResolveForm,
         lambda record, user, data: actions.resolve(record, user, data["reason"], data["note"]),
-        "closed",
+        "You closed {}.",
+        "{} was already closed: nothing changed.",
     ),
-    "reopen": (
+    "reopen": _Act(
         "reopen",
         ReopenForm,
         lambda record, user, data: actions.reopen(record, user, data["note"]),
-        "reopened",
+        "You reopened {}.",
+        "{} is not closed: nothing changed.",
     ),
 }
 
@@ -287,25 +306,25 @@ def _errors(form: Any) -> str:
 def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404(f"no action {action!r}")
-    right, form_class, perform, done = ACTIONS[action]
+    spec = ACTIONS[action]
     record = get_object_or_404(ExceptionRecord, pk=pk)
-    _require(request.user, right, record)
+    _require(request.user, spec.right, record)
     data: dict[str, Any] = {}
-    if form_class is not None:
-        form = form_class(request.POST)
+    if spec.form is not None:
+        form = spec.form(request.POST)
         if not form.is_valid():
             messages.error(request, f"{record}: {_errors(form)} Nothing was changed.")
             return redirect(record)
         data = form.cleaned_data
     try:
-        changed = perform(record, request.user, data)
+        changed = spec.perform(record, request.user, data)
     except actions.ActionError as error:
         messages.error(request, f"{error} Nothing was changed.")
     else:
         if changed:
-            messages.success(request, f"You {done} {record}.")
+            messages.success(request, spec.done.format(record))
         else:
-            messages.info(request, f"{record} was already {done}: nothing changed.")
+            messages.info(request, spec.already.format(record))
     return redirect(record)
 
 
