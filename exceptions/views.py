@@ -150,6 +150,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filter_query": filters,
         "page_query": sorted_query,
         "bulk_actions": bulk_actions,
+        "bulk_names": {name for name, _label in bulk_actions},
         "bulk_form": BulkForm(initial={"filter": filters}),
         # One form holds every action's options; the browser must not insist on a snooze date
         # when the action is "acknowledge" (the server checks what the chosen action needs).
