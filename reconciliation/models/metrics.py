@@ -33,7 +33,7 @@ class RunMetrics(models.Model):
     unresolved = models.PositiveIntegerField(default=0)
     by_team = models.JSONField(default=dict, blank=True)  # queue team -> count
     by_priority_owner = models.JSONField(default=dict, blank=True)  # priority -> {owner: count}
-    by_rule = models.JSONField(default=dict, blank=True)  # rule -> count
+    by_rule = models.JSONField(default=dict, blank=True)  # rule -> {priority: count}
     by_status = models.JSONField(default=dict, blank=True)  # status -> count
 
     # Orders past their dispatch SLA in this run (STUCK_PRE_DISPATCH), and the express ones.
