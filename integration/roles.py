@@ -12,7 +12,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from integration.permissions import role_names
 
@@ -106,11 +106,13 @@ def ensure_role_groups() -> list[Group]:
 def ensure_role_groups_after_migrate(sender: Any, **kwargs: Any) -> None:
     """post_migrate receiver: once the last app's permissions exist, bring the groups up to date,
     so a fresh database (and every test database) has the matrix without a manual step."""
-    if sender is not list(apps.get_app_configs())[-1]:
+    # migrate signals each app that has models, in order; the last one comes after every app's
+    # permissions were created.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender is not with_models[-1]:
         return
-    using = kwargs.get("using")
-    if using is not None and using != "default":
-        return
+    if kwargs.get("using", DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
+        return  # the groups live in the default database
     ensure_role_groups()
 
 
