@@ -83,6 +83,8 @@ def test_query_strings_stay_out_of_messages_and_logs(
 ) -> None:
     client = HttpClient(shop.url, auth=SHOP_AUTH)
     caplog.set_level(logging.DEBUG)
+    # Set on the httpx logger itself: a benchmark run in-process may have quietened it.
+    caplog.set_level(logging.DEBUG, logger="httpx")
 
     with pytest.raises(ConnectorError) as caught:
         client.get("/api/orders/NOPE", params={"consumer_secret": "s3cr3t-value"})
