@@ -100,9 +100,14 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded database serves a web process and a qcluster at once: wait for locks.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if SQLITE:
+    # The embedded database serves a web process and a qcluster at once: wait for locks, and
+    # take the write lock when a transaction starts (a deferred one that later writes fails at
+    # once with "database is locked", whatever the timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -158,7 +163,8 @@ PARITY_CURRENCY = env_str("PARITY_CURRENCY", "GBP")
 Q_CLUSTER = {
     "name": "parity",
     "orm": "default",
-    "workers": env_int("Q_WORKERS", 2),
+    # SQLite has one writer: a single worker there; PostgreSQL takes several.
+    "workers": env_int("Q_WORKERS", 1 if SQLITE else 2),
     # django-q2 requires timeout < retry: a task is retried only after it can no longer be running.
     "timeout": env_int("Q_TIMEOUT", 1800),
     "retry": env_int("Q_RETRY", 2100),

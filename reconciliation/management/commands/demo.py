@@ -54,6 +54,7 @@ class Command(BaseCommand):
             shutil.rmtree(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         bundle = write_demo_bundle(path, seed=seed, orders=orders)
+        self._load_mappings(bundle)
         counts = ", ".join(
             f"{role} {len(snapshot.frames['orders']):,} orders"
             for role, snapshot in bundle.roles.items()
@@ -64,6 +65,37 @@ class Command(BaseCommand):
         self.stdout.write(f"  Northwind Apparel, seed {seed}: {counts}")
         self.stdout.write(f"  written to {path}")
         return path
+
+    def _load_mappings(self, bundle: Any) -> None:
+        """Put the world's SKU aliases, shipping map and settings into the mapping tables, as ops
+        would: syncs from the simulators carry no config.json or sku_map.csv of their own."""
+        from integration import mappings
+        from integration.models import NonStockSku, ShippingMethod, SkuAlias
+
+        config = bundle.config
+        via = "demo world"
+        express = set(config.get("express_service_codes", []))
+        for name, code in config.get("shipping_methods", {}).items():
+            method = ShippingMethod.objects.filter(name=name).first()
+            mappings.save_shipping_method(
+                None, name, code, express=code in express, method=method, via=via
+            )
+        for sku in config.get("non_stock_skus", []):
+            item = NonStockSku.objects.filter(sku=sku).first()
+            mappings.save_non_stock(None, sku, item=item, via=via)
+        scalars = {k: v for k, v in config.items() if k in mappings.SCALAR_KEYS}
+        if scalars:
+            mappings.save_settings(None, scalars, via=via)
+        aliases = bundle.sku_map if bundle.sku_map is not None else []
+        for role, sku, canonical in (
+            aliases[["role", "sku", "canonical_sku"]].itertuples(index=False) if len(aliases) else []
+        ):
+            alias = SkuAlias.objects.filter(role=role, sku=sku).first()
+            mappings.save_alias(None, role, sku, canonical, alias=alias, via=via)
+        self.stdout.write(
+            f"  mapping tables: {len(config.get('shipping_methods', {}))} shipping methods, "
+            f"{len(aliases)} SKU aliases, {len(config.get('non_stock_skus', []))} non-stock SKUs"
+        )
 
     def _reconcile(self, path: Path) -> None:
         from reconciliation.runs import reconcile_path
