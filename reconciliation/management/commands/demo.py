@@ -88,7 +88,9 @@ class Command(BaseCommand):
             mappings.save_settings(None, scalars, via=via)
         aliases = bundle.sku_map if bundle.sku_map is not None else []
         for role, sku, canonical in (
-            aliases[["role", "sku", "canonical_sku"]].itertuples(index=False) if len(aliases) else []
+            aliases[["role", "sku", "canonical_sku"]].itertuples(index=False)
+            if len(aliases)
+            else []
         ):
             alias = SkuAlias.objects.filter(role=role, sku=sku).first()
             mappings.save_alias(None, role, sku, canonical, alias=alias, via=via)
