@@ -601,7 +601,7 @@ def parse_json(response: httpx.Response) -> Any:
     """The body as JSON; a body that is not JSON is a permanent failure (retrying won't fix it)."""
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise ConnectorError(
             f"{response.request.method} {safe_url(response.request.url)}: malformed JSON "
             f"in the answer ({len(response.content)} bytes)",
@@ -617,7 +617,7 @@ def parse_xml(response: httpx.Response) -> ET.Element:
         raise ConnectorError(f"{where}: XML with a DTD refused", permanent=True)
     try:
         return ET.fromstring(response.content)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # an unknown or multi-byte encoding
         raise ConnectorError(
             f"{where}: malformed XML in the answer ({exc})",
             permanent=True,

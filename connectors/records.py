@@ -35,6 +35,8 @@ Rows = dict[str, list[Row]]
 # Files whose rows belong to an order: validated against the orders of the same batch.
 ORDER_CHILDREN = ("order_lines", "shipments")
 FOUR_PLACES = Decimal("0.0001")
+# Whole digits a number may have: frames hold int64 (19 digits) and decimal(18, 4).
+MAX_DIGITS = 18
 _NAIVE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
 _FIRST_ON_LINE = re.compile(r" \(first on line \d+\)$")
 
@@ -51,6 +53,12 @@ def text(value: Any) -> Cell:
     if value is None:
         return None
     value = str(value).strip()
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON may carry lone surrogates ("\ud800"); no UTF-8 column can hold them.
+            raise RecordError(f"text {value!r} is not valid Unicode") from None
     return value or None
 
 
@@ -70,6 +78,9 @@ def number(value: Any, what: str) -> Decimal | None:
         raise RecordError(f"{what} {value!r} is not a number") from None
     if not result.is_finite():
         raise RecordError(f"{what} {value!r} is not a number")
+    if result and result.adjusted() > MAX_DIGITS:
+        # No frame column holds it, and int() of "1e999999" takes minutes: refuse it here.
+        raise RecordError(f"{what} {value!r} is too large")
     return result
 
 

@@ -50,6 +50,10 @@ SCHEDULES: tuple[Spec, ...] = (
     # Alerts: retry due deliveries and catch runs whose planning task was lost; a daily digest.
     Spec("alert sweep", "exceptions.tasks.alert_sweep", minutes=1),
     Spec("alert digests", "exceptions.tasks.send_digests", daily_at=time(7, 30)),
+    # Personal data retention: snapshots past PARITY_RETENTION_DAYS, after the nightly refresh.
+    Spec(
+        "purge old snapshots", "reconciliation.retention.purge_snapshots_task", daily_at=time(3, 30)
+    ),
 )
 
 

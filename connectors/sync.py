@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -191,8 +192,8 @@ def _pull_and_save(
             QuarantinedRecord(
                 sync_run=run,
                 file=item.file,
-                ref=str(item.ref or "")[:200],
-                reason=item.reason,
+                ref=_storable(str(item.ref or ""))[:200],
+                reason=_storable(item.reason),
                 payload=_jsonable(item.payload),
             )
             for item in result.quarantined
@@ -342,12 +343,29 @@ def _record_count(frames: dict[str, pd.DataFrame]) -> int:
 def _jsonable(value: Any) -> Any:
     """A payload as JSON values (quarantined payloads come from APIs: nearly always JSON already)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {_storable(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str):
+        return _storable(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON readers take NaN and Infinity; jsonb does not
+    if value is None or isinstance(value, int | float | bool):
         return value
-    return str(value)
+    return _storable(str(value))
+
+
+def _storable(text: str) -> str:
+    """Text PostgreSQL can store: a NUL or a lone surrogate (JSON carries both; text and jsonb
+    refuse them, failing the whole sync) is written out as its escape."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    text = text.replace("\x00", "\\u0000")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 # -- reconciling the latest complete set ---------------------------------------------------------

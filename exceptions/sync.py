@@ -316,8 +316,10 @@ def _record_postgresql(
 def _csv_chunks(frame: pd.DataFrame) -> Iterable[str]:
     for start in range(0, len(frame), COPY_CHUNK_ROWS):
         buffer = io.StringIO()
+        # "\r\n": Python's csv quotes a value holding a character of the line terminator, and
+        # COPY ends a line at a bare \r too (a key like "W1\rb" from a quoted CSV cell).
         frame.iloc[start : start + COPY_CHUNK_ROWS].to_csv(
-            buffer, columns=list(COLUMNS), index=False, header=False, lineterminator="\n"
+            buffer, columns=list(COLUMNS), index=False, header=False, lineterminator="\r\n"
         )
         yield buffer.getvalue()
 

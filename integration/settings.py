@@ -159,6 +159,9 @@ PARITY_CONNECTOR_ALLOWED_SCHEMES = env_list("PARITY_CONNECTOR_ALLOWED_SCHEMES", 
 PARITY_CONNECTOR_FOLDERS = env_list("PARITY_CONNECTOR_FOLDERS")
 PARITY_SYNC_OVERLAP_MINUTES = env_int("PARITY_SYNC_OVERLAP_MINUTES", 5)
 PARITY_CURRENCY = env_str("PARITY_CURRENCY", "GBP")
+# Snapshots (customers' names, addresses, phones, emails) are deleted this many days after they
+# were taken in, except those still in use (reconciliation/retention.py).
+PARITY_RETENTION_DAYS = env_int("PARITY_RETENTION_DAYS", 90)
 
 Q_CLUSTER = {
     "name": "parity",
@@ -213,13 +216,18 @@ PARITY_ALERT_MAX_ATTEMPTS = env_int("PARITY_ALERT_MAX_ATTEMPTS", 4)
 PARITY_ALERT_BACKOFF_SECONDS = env_int("PARITY_ALERT_BACKOFF_SECONDS", 60)
 PARITY_ALERT_WEBHOOK_TIMEOUT = float(env_str("PARITY_ALERT_WEBHOOK_TIMEOUT", "10"))
 
+# LOG_FORMAT=json: one JSON object per line (integration/logging.py) for a log pipeline.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "integration.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -8,6 +8,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 DEFAULT_SKU_PATTERN = r"^[A-Za-z0-9]{1,40}$"
+# The largest number a setting takes: minutes, hours or units beyond it only overflow the rules'
+# date and integer arithmetic (a million hours is 114 years).
+MAX_SETTING = 1_000_000
 
 
 class SettingsError(ValueError):
@@ -86,8 +89,12 @@ def _coerce(key: str, value: Any) -> Any:
             number = Decimal(str(value))
         except InvalidOperation as exc:
             raise SettingsError(f"{key}: expected a whole number, got {value!r}") from exc
+        if not number.is_finite():  # NaN and Infinity: JSON readers let them through
+            raise SettingsError(f"{key}: expected a whole number, got {value!r}")
         if number != number.to_integral_value() or number < 0:
             raise SettingsError(f"{key}: expected a whole number of 0 or more, got {value!r}")
+        if number > MAX_SETTING:
+            raise SettingsError(f"{key}: expected at most {MAX_SETTING:,}, got {value!r}")
         return int(number)
     if key in {"express_service_codes", "non_stock_skus"}:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
@@ -118,7 +125,9 @@ def _coerce(key: str, value: Any) -> Any:
             amount = Decimal(str(value))
         except InvalidOperation as exc:
             raise SettingsError(f"{key}: expected a decimal amount, got {value!r}") from exc
-        if amount < 0 or isinstance(value, bool):
+        if not amount.is_finite() or amount < 0 or isinstance(value, bool):
             raise SettingsError(f"{key}: expected an amount of 0 or more, got {value!r}")
+        if amount > MAX_SETTING:
+            raise SettingsError(f"{key}: expected at most {MAX_SETTING:,}, got {value!r}")
         return amount
     return value

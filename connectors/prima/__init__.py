@@ -273,7 +273,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     except UnicodeDecodeError as exc:
         raise ConnectorError(f"{path.name} is not UTF-8 ({exc.reason})", permanent=True) from None
     reader = csv.DictReader(io.StringIO(content, newline=""))
-    return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+    try:
+        return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+    except csv.Error as exc:  # a field over csv's 128 KB limit, a NUL byte …
+        raise ConnectorError(f"{path.name} line {reader.line_num}: {exc}", permanent=True) from None
 
 
 def _int(value: str | None) -> int | None:

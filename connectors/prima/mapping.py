@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from connectors.base import ConnectorError
 from connectors.records import RecordError, Row, Rows, money, rate, text, utc, whole
 
 # canonical file → canonical column → Prima element (XML) / column (CSV export).
@@ -150,6 +151,7 @@ STATUS_OUT: dict[str, str] = {
     "dispatched": "Despatched",
     "cancelled": "Cancelled",
 }
+MAX_DEPTH = 20  # of record elements inside one another; Prima's go two deep
 YES = ("Y", "YES", "TRUE", "1")
 NO = ("N", "NO", "FALSE", "0")
 _KINDS: dict[str, str] = {
@@ -310,13 +312,16 @@ def request_document(
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def element_record(element: ET.Element) -> Record:
+def element_record(element: ET.Element, depth: int = 0) -> Record:
     """A record element as a dict: leaf elements by name (text, None when empty); an element
     with children is a list of its children's records (`<Lines><Line>…</Line></Lines>`)."""
+    if depth > MAX_DEPTH:
+        # Records nest two levels (order, lines, line); a deeper answer is not Prima's.
+        raise ConnectorError(f"Prima answered XML nested over {MAX_DEPTH} levels", permanent=True)
     record: Record = {}
     for child in element:
         if len(child):
-            record[child.tag] = [element_record(item) for item in child]
+            record[child.tag] = [element_record(item, depth + 1) for item in child]
         else:
             record[child.tag] = child.text.strip() if child.text and child.text.strip() else None
     return record

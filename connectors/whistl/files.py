@@ -72,7 +72,10 @@ def read_csv(data: bytes, name: str) -> list[dict[str, str]]:
     except UnicodeDecodeError as exc:
         raise ConnectorError(f"{name} is not UTF-8 ({exc.reason})", permanent=True) from None
     reader = csv.DictReader(io.StringIO(content, newline=""))
-    return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+    try:
+        return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+    except csv.Error as exc:  # a field over csv's 128 KB limit, a NUL byte …
+        raise ConnectorError(f"{name} line {reader.line_num}: {exc}", permanent=True) from None
 
 
 def write_csv(rows: list[Mapping[str, str]]) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +13,9 @@ import pyarrow.csv as pacsv
 from reconciliation.bundle.problems import Problems
 
 HEAD_BYTES = 1 << 20
+# Files up to this size are read again as one block when a field outgrows Arrow's 1 MB blocks.
+SINGLE_BLOCK_BYTES = 256 << 20
+_LINE_END = re.compile(rb"\r\n?|\n")
 _BOM = b"\xef\xbb\xbf"
 UTF8_MESSAGE = "not valid UTF-8 text: save the file as UTF-8"
 
@@ -32,10 +36,24 @@ def read_csv_table(source: Path | bytes, *, label: str, problems: Problems) -> p
         return None
     invalid: list[pacsv.InvalidRow] = []
     try:
-        table = _read(source, header, invalid, use_threads=True)
+        try:
+            table = _read(source, header, invalid, use_threads=True)
+        except pa.ArrowInvalid as exc:
+            size = len(source) if isinstance(source, bytes) else source.stat().st_size
+            if "straddl" not in str(exc) or size >= SINGLE_BLOCK_BYTES:
+                raise
+            # A field longer than Arrow's 1 MB block (often a quote never closed): read the
+            # file as one block, so a runaway quote becomes a short record with its line.
+            invalid.clear()
+            table = _read(source, header, invalid, use_threads=False, block_size=size + 1)
     except pa.ArrowInvalid as exc:
-        if "invalid UTF8" in str(exc):
-            problems.add(label, UTF8_MESSAGE, line=_first_bad_utf8_line(source))
+        bad_line = None
+        if "CSV parse error" in str(exc):
+            # A record of the wrong width holding bytes that are not UTF-8 fails inside Arrow's
+            # invalid-row handling, as a parse error: the bytes are the problem to name.
+            bad_line = _first_bad_utf8_line(source)
+        if "invalid UTF8" in str(exc) or bad_line is not None:
+            problems.add(label, UTF8_MESSAGE, line=bad_line or _first_bad_utf8_line(source))
         else:
             problems.add(label, _reader_message(str(exc)))
         return None
@@ -62,7 +80,8 @@ def _head(path: Path) -> bytes:
 
 
 def _header(head: bytes, label: str, problems: Problems) -> list[str] | None:
-    first_line = head.removeprefix(_BOM).split(b"\n", 1)[0]
+    # Any line ending ends the header, as for Arrow: old Mac files end lines with a lone \r.
+    first_line = _LINE_END.split(head.removeprefix(_BOM), maxsplit=1)[0]
     if not first_line.strip():
         problems.add(label, "the file is empty: a header row is required")
         return None
@@ -71,11 +90,20 @@ def _header(head: bytes, label: str, problems: Problems) -> list[str] | None:
     except UnicodeDecodeError:
         problems.add(label, UTF8_MESSAGE, line=1)
         return None
-    return next(csv.reader(io.StringIO(text)))
+    try:
+        return next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as exc:
+        problems.add(label, f"the header row is not readable CSV ({exc})", line=1)
+        return None
 
 
 def _read(
-    source: Path | bytes, header: list[str], invalid: list[pacsv.InvalidRow], *, use_threads: bool
+    source: Path | bytes,
+    header: list[str],
+    invalid: list[pacsv.InvalidRow],
+    *,
+    use_threads: bool,
+    block_size: int | None = None,
 ) -> pa.Table:
     def skip_invalid(row: pacsv.InvalidRow) -> str:
         invalid.append(row)
@@ -83,7 +111,7 @@ def _read(
 
     return pacsv.read_csv(
         pa.BufferReader(source) if isinstance(source, bytes) else str(source),
-        read_options=pacsv.ReadOptions(use_threads=use_threads),
+        read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=block_size),
         parse_options=pacsv.ParseOptions(
             newlines_in_values=True,
             ignore_empty_lines=False,

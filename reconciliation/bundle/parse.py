@@ -46,6 +46,7 @@ TIMESTAMP_PATTERN = (
 )
 FLOAT_PATTERN = r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
 TRUE_WORDS = ("true", "yes", "1")
+SHOWN_CHARS = 80  # the longest cell value quoted whole in a problem
 FALSE_WORDS = ("false", "no", "0")
 
 KEYS: dict[str, tuple[str, ...]] = {**UNIQUE, "sku_map": ("role", "sku")}
@@ -72,8 +73,14 @@ _NULL_STRING = pa.scalar(None, pa.string())
 # Money text is parsed as decimal(18, 4): four places are exactly MONEY_SCALE's ten-thousandths.
 _MONEY_DECIMAL = pa.decimal128(18, len(str(MONEY_SCALE)) - 1)
 _TIME_TYPE = ARROW_TYPES[TIME]
-TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
-TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
+# The years a timestamp may have. Any two of them apart, or one plus or minus the largest
+# setting (a million hours: 114 years), stays within what a nanosecond time difference holds
+# (±292 years): the rules subtract and compare timestamps freely. (Pandas' own limits, 1677 to
+# 2262, let "1677-09-22" through, and as_of minus it overflowed in the rules.)
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+TIME_MIN = pd.Timestamp(f"{FIRST_YEAR}-01-01", tz="UTC")
+TIME_MAX = pd.Timestamp(f"{LAST_YEAR + 1}-01-01", tz="UTC") - pd.Timedelta(1, "ns")
+OUT_OF_RANGE = f"is outside the supported years {FIRST_YEAR} to {LAST_YEAR}"
 
 
 def schema_of(file: str) -> dict[str, str]:
@@ -105,6 +112,14 @@ def parse_table(
         if column not in columns:
             problems.add(label, f"missing required column '{column}'", column=column)
     rows = _Rows(label, columns, problems)
+    for column, cells in rows.cells.items():
+        if _may_hold_nul(cells):
+            # PostgreSQL text and jsonb cannot store NUL: refuse it here, with its line.
+            rows.report(
+                pc.match_substring(cells, "\x00"),
+                column,
+                lambda _i, c=column: f"{c} contains a NUL character",
+            )
 
     values: dict[str, pa.ChunkedArray] = {}
     for column, kind in schema.items():
@@ -193,6 +208,8 @@ def _clean_header(table: pa.Table, label: str, problems: Problems) -> dict[str, 
             problems.add(
                 label, f"column '{name}' appears more than once in the header", column=name
             )
+        elif "\x00" in name:  # an extra column's name is stored in jsonb, which refuses NUL
+            problems.add(label, f"column {position}'s name contains a NUL character", line=1)
         else:
             columns[name] = cells
     return columns
@@ -252,7 +269,7 @@ def _convert(
         failing = pc.and_(pc.is_valid(cells), pc.invert(pc.fill_null(valid, True)))
         if not pc.any(failing).as_py():
             return text
-        rows.report(failing, column, lambda i: f"{column} '{cells[i].as_py()}' {what}")
+        rows.report(failing, column, lambda i: f"{column} '{_shown(cells[i].as_py())}' {what}")
         return pc.if_else(failing, _NULL_STRING, text)
 
     if kind == TEXT:
@@ -281,12 +298,28 @@ def _convert(
     if kind == TIME:
         try:
             # Arrow's parser is fast, takes only ISO 8601 forms that TIMESTAMP_PATTERN allows, and
-            # refuses naive ones (and out-of-range years): those go the slower way.
-            return cells.cast(_TIME_TYPE)
+            # refuses naive ones (and years past nanoseconds' range): those go the slower way.
+            stamps = cells.cast(_TIME_TYPE)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             valid = pc.match_substring_regex(cells, TIMESTAMP_PATTERN)
             return _timestamps(column, checked(valid, "is not an ISO 8601 timestamp"), rows)
+        return _within_years(column, stamps, cells, rows)
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _shown(value: str) -> str:
+    """A cell as quoted in a message: a runaway value (a megabyte of text) is cut short."""
+    return value if len(value) <= SHOWN_CHARS else value[: SHOWN_CHARS - 1] + "…"
+
+
+def _may_hold_nul(cells: pa.ChunkedArray) -> bool:
+    """Whether any cell may contain a NUL byte: one scan of the raw text bytes (2 ms for 2 M
+    cells; bytes outside the cells only cause a false alarm, which costs the exact check)."""
+    for chunk in cells.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size and np.frombuffer(data, dtype=np.uint8).min() == 0:
+            return True
+    return False
 
 
 def _ten_thousandths(amounts: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -307,18 +340,35 @@ def _ten_thousandths(amounts: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, type=pa.int64())
 
 
+_FIRST = pa.scalar(TIME_MIN.value, _TIME_TYPE)
+_LAST = pa.scalar(TIME_MAX.value, _TIME_TYPE)
+
+
+def _within_years(
+    column: str, stamps: pa.ChunkedArray, cells: pa.ChunkedArray, rows: _Rows
+) -> pa.ChunkedArray:
+    """`stamps` with those outside FIRST_YEAR to LAST_YEAR reported and made null."""
+    outside = pc.or_(pc.less(stamps, _FIRST), pc.greater(stamps, _LAST))
+    if not pc.any(outside).as_py():
+        return stamps
+    rows.report(outside, column, lambda i: f"{column} '{_shown(cells[i].as_py())}' {OUT_OF_RANGE}")
+    return pc.if_else(pc.fill_null(outside, False), pa.scalar(None, _TIME_TYPE), stamps)
+
+
 def _timestamps(column: str, cells: pa.ChunkedArray, rows: _Rows) -> pa.ChunkedArray:
     """ISO 8601 text (already matching TIMESTAMP_PATTERN) to UTC, a naive one taken as UTC."""
     text = pd.Series(pd.arrays.ArrowStringArray(cells), copy=False)
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     given = text.notna().to_numpy()
     unparsed = given & parsed.isna().to_numpy()
-    rows.report(unparsed, column, lambda i: f"{column} '{text[i]}' is not an ISO 8601 timestamp")
+    rows.report(
+        unparsed, column, lambda i: f"{column} '{_shown(text[i])}' is not an ISO 8601 timestamp"
+    )
     out_of_range = ((parsed < TIME_MIN) | (parsed > TIME_MAX)).to_numpy()
     rows.report(
         out_of_range,
         column,
-        lambda i: f"{column} '{text[i]}' is outside the supported years 1678 to 2261",
+        lambda i: f"{column} '{_shown(text[i])}' {OUT_OF_RANGE}",
     )
     parsed = parsed.mask(out_of_range).astype(PANDAS_DTYPES[TIME])
     return pa.chunked_array([pa.array(parsed, type=_TIME_TYPE)])

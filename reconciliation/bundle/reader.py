@@ -22,6 +22,7 @@ MANIFEST = "bundle.json"
 CONFIG = "config.json"
 SKU_MAP = "sku_map.csv"
 ROLE_FILES = ", ".join(f"{file}.csv" for file in FILES)
+UNREADABLE = object()  # what _read_json gives for a file it reported as unreadable
 
 
 def read_bundle(path: str | Path, *, max_problems: int = 200) -> Bundle:
@@ -96,8 +97,15 @@ class _Source:
         assert self.archive is not None
         try:
             return self.archive.read(self.prefix + name)
-        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
-            raise UnreadableError(f"cannot be read from the zip ({exc})") from exc
+        except RuntimeError as exc:  # zipfile's word for a member that needs a password
+            raise UnreadableError("is encrypted: zip the bundle without a password") from exc
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            # A damaged member (ValueError: a header pointing before the file's start).
+            raise UnreadableError(
+                f"cannot be read from the zip ({str(exc) or 'it ends early'})"
+            ) from exc
+        except NotImplementedError as exc:
+            raise UnreadableError(f"uses a zip feature Parity cannot read ({exc})") from exc
 
     def read_bytes(self, name: str) -> bytes:
         data = self.data(name)
@@ -127,7 +135,12 @@ def _open_source(path: Path, problems: Problems) -> _Source | None:
             message = "not a valid zip file"
         problems.add(str(path), message)
         return None
-    archive = zipfile.ZipFile(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        # A damaged central directory, or a zip of a version zipfile cannot read.
+        problems.add(str(path), f"not a valid zip file ({exc})")
+        return None
     names = [name for name in archive.namelist() if not _ignored(name)]
     prefix = ""
     if MANIFEST not in names:
@@ -138,7 +151,12 @@ def _open_source(path: Path, problems: Problems) -> _Source | None:
             problems.add(MANIFEST, f"the zip holds several bundles ({listed}): zip one at a time")
             return None
         prefix = folders[0] if folders else ""
-    files = {name[len(prefix) :] for name in names if name.startswith(prefix) and name[-1] != "/"}
+    # A damaged directory entry can have an empty name: not a file either.
+    files = {
+        name[len(prefix) :]
+        for name in names
+        if name and name.startswith(prefix) and not name.endswith("/")
+    }
     return _Source(files, archive=archive, prefix=prefix)
 
 
@@ -169,7 +187,7 @@ def _read_manifest(source: _Source, problems: Problems) -> _Manifest | None:
         problems.add(MANIFEST, f"not found{where}: every bundle needs a manifest")
         return None
     data = _read_json(source, MANIFEST, problems)
-    if data is None:
+    if data is UNREADABLE:
         return None
     if not isinstance(data, dict):
         problems.add(MANIFEST, "expected a JSON object with as_of, currency and systems")
@@ -239,29 +257,32 @@ def _quote(value: Any) -> str:
 
 
 def _read_json(source: _Source, name: str, problems: Problems) -> Any:
+    """The file's JSON value, or UNREADABLE with the problem added (JSON's null is a value)."""
     try:
         text = source.read_bytes(name).decode("utf-8-sig")
     except UnreadableError as exc:
         problems.add(name, str(exc))
-        return None
+        return UNREADABLE
     except OSError as exc:
         problems.add(name, f"cannot be read ({exc.strerror or exc})")
-        return None
+        return UNREADABLE
     except UnicodeDecodeError:
         problems.add(name, UTF8_MESSAGE)
-        return None
+        return UNREADABLE
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         problems.add(name, f"not valid JSON ({exc.msg}, column {exc.colno})", line=exc.lineno)
-        return None
+    except RecursionError:  # "[[[[…": Python's reader gives up past ~1,000 levels
+        problems.add(name, "not valid JSON (nested too deeply)")
+    return UNREADABLE
 
 
 def _read_config(source: _Source, problems: Problems) -> dict[str, Any]:
     if CONFIG not in source.files:
         return {}
     data = _read_json(source, CONFIG, problems)
-    if data is None:
+    if data is UNREADABLE:
         return {}
     if not isinstance(data, dict):
         problems.add(CONFIG, "expected a JSON object of settings")

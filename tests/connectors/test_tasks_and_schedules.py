@@ -115,6 +115,7 @@ def test_schedules_are_synced_by_the_command_and_keep_their_next_run() -> None:
         "created  connectors: reconcile latest",
         "created  connectors: alert sweep",
         "created  connectors: alert digests",
+        "created  connectors: purge old snapshots",
         "removed  connectors: retired",
     ]
     rows = {s.name: s for s in Schedule.objects.filter(name__startswith="connectors")}
@@ -125,13 +126,19 @@ def test_schedules_are_synced_by_the_command_and_keep_their_next_run() -> None:
         "connectors: reconcile latest": ("connectors.tasks.reconcile_latest_task", None, "I", 15),
         "connectors: alert sweep": ("exceptions.tasks.alert_sweep", None, "I", 1),
         "connectors: alert digests": ("exceptions.tasks.send_digests", None, "D", None),
+        "connectors: purge old snapshots": (
+            "reconciliation.retention.purge_snapshots_task",
+            None,
+            "D",
+            None,
+        ),
     }
     assert {name: s.next_run for name, s in rows.items()} == first  # re-sync moved nothing
     nightly = timezone.localtime(rows["connectors: nightly full refresh"].next_run)
     assert (nightly.hour, nightly.minute) == (2, 30)
     assert nightly - timezone.now() <= timedelta(days=1)
     assert Schedule.objects.filter(name="someone else's").exists()
-    assert len(SCHEDULES) == 6
+    assert len(SCHEDULES) == 7
 
 
 def test_the_cluster_settings_follow_django_q2s_rules() -> None:

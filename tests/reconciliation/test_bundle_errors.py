@@ -128,7 +128,7 @@ def test_problems_from_many_files_and_roles_are_reported_together(tmp_path: Path
         ("orders", {**ORDER, "status": "shiped"}, "line 2: status 'shiped' is not a canonical status"),
         ("orders", {**ORDER, "placed_at": "30/11/2026"}, "line 2: placed_at '30/11/2026' is not an ISO 8601 timestamp"),
         ("orders", {**ORDER, "updated_at": "2026-11-31T10:00:00Z"}, "line 2: updated_at '2026-11-31T10:00:00Z' is not an ISO 8601 timestamp"),
-        ("orders", {**ORDER, "updated_at": "2400-01-01T00:00:00Z"}, "line 2: updated_at '2400-01-01T00:00:00Z' is outside the supported years 1678 to 2261"),
+        ("orders", {**ORDER, "updated_at": "2400-01-01T00:00:00Z"}, "line 2: updated_at '2400-01-01T00:00:00Z' is outside the supported years 1900 to 2100"),
         ("orders", {**ORDER, "gross_total": "12,50"}, "line 2: gross_total '12,50' is not a money amount (a decimal with up to 4 places)"),
         ("orders", {**ORDER, "net_total": "1.23456"}, "line 2: net_total '1.23456' is not a money amount (a decimal with up to 4 places)"),
         ("orders", {**ORDER, "tax_total": "£2.00"}, "line 2: tax_total '£2.00' is not a money amount (a decimal with up to 4 places)"),
