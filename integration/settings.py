@@ -5,6 +5,7 @@ and refuses to start without a real SECRET_KEY.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django_q",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "integration",
     "reconciliation",
     "exceptions",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "integration.urls"
@@ -119,9 +123,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes first: it refuses a locked-out username+address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: PARITY_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address
+# lock that pair out for PARITY_LOGIN_COOLOFF_MINUTES (even with the right password); a successful
+# sign-in clears the count. Keyed on the pair so a guesser elsewhere cannot lock a user out.
+AXES_ENABLED = env_bool("PARITY_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("PARITY_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PARITY_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in kept (time, address, browser)
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "exceptions:queue"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sessions: cookies out of reach of scripts and of cross-site POSTs, at most SESSION_HOURS long
+# (Secure and ending with the browser in production, below).
+SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 12) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
@@ -229,20 +256,27 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes.apps: a version banner at every start of every process; its lockout lines stay.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
 
 if PRODUCTION:
     # WhiteNoise serves the collected static files in production; runserver does it in development.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Trust a proxy's "this came over HTTPS" header only when told which one it sets (and strips
+    # from clients): PARITY_PROXY_SSL_HEADER=X-Forwarded-Proto. Trusting it unasked lets any
+    # client claim HTTPS.
+    if env_str("PARITY_PROXY_SSL_HEADER"):
+        _header = env_str("PARITY_PROXY_SSL_HEADER").upper().replace("-", "_")
+        SECURE_PROXY_SSL_HEADER = (f"HTTP_{_header}", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SESSION_COOKIE_HTTPONLY = True
+    # Shared office machines: the session ends with the browser, and after a working day anyway.
+    SESSION_EXPIRE_AT_BROWSER_CLOSE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"

@@ -12,7 +12,6 @@ from django_q.models import OrmQ
 
 from connectors.models import Connection, QuarantinedRecord, SyncRun
 from connectors.simulators import Simulator
-from tests.conftest import PASSWORD
 from tests.connectors.simapp import KEY, SECRET
 
 pytestmark = pytest.mark.urls("tests.connectors.urls")
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.urls("tests.connectors.urls")
 
 @pytest.fixture
 def admin(client: Client, admin_user: AbstractUser) -> Client:
-    client.login(username=admin_user.username, password=PASSWORD)
+    client.force_login(admin_user)  # client.login() has no request, which django-axes refuses
     return client
 
 
@@ -28,7 +27,7 @@ def test_the_pages_are_for_the_admin_role(
     client: Client, ops_user: AbstractUser, shop_connection: Connection
 ) -> None:
     assert client.get("/connections/").status_code == 302  # to the login page
-    client.login(username=ops_user.username, password=PASSWORD)
+    client.force_login(ops_user)
     for url in ("/connections/", "/connections/new/", f"/connections/{shop_connection.pk}/edit/"):
         assert client.get(url).status_code == 403
     assert client.post(f"/connections/{shop_connection.pk}/sync/").status_code == 403
