@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from exceptions.models import SLA_HOURS, WORKING_STATUSES, ExceptionRecord
+from integration import privacy
 
 HEADER: tuple[str, ...] = (
     "id",
@@ -94,16 +95,21 @@ def csv_writer() -> _Writer:
 
 
 def csv_rows(
-    queryset: QuerySet[ExceptionRecord], ordering: Sequence[str], *, now: datetime | None = None
+    queryset: QuerySet[ExceptionRecord],
+    ordering: Sequence[str],
+    *,
+    now: datetime | None = None,
+    personal: bool = True,
 ) -> Iterator[str | bytes]:
-    """The header, then the selection's rows in `ordering`, as CSV in pieces."""
+    """The header, then the selection's rows in `ordering`, as CSV in pieces. Without
+    `personal` (integration.privacy.can_see_personal), customers' data in summaries is masked."""
     now = now or timezone.now()
     writer = csv_writer()
     yield writer.writerow(HEADER)
     if connections[queryset.db].vendor == "postgresql":
-        yield from _copy_rows(queryset, ordering, now)
+        yield from _copy_rows(queryset, ordering, now, personal)
     else:
-        yield from _python_rows(queryset, ordering, now, writer)
+        yield from _python_rows(queryset, ordering, now, writer, personal)
 
 
 # --- any database: Python formats each row -----------------------------------------------------
@@ -120,7 +126,11 @@ def _float(value: float) -> str:
 
 
 def _python_rows(
-    queryset: QuerySet[ExceptionRecord], ordering: Sequence[str], now: datetime, writer: _Writer
+    queryset: QuerySet[ExceptionRecord],
+    ordering: Sequence[str],
+    now: datetime,
+    writer: _Writer,
+    personal: bool = True,
 ) -> Iterator[str]:
     sla_seconds = {priority: hours * 3600 for priority, hours in SLA_HOURS.items()}
     rows = queryset.order_by(*ordering).values_list(*_FIELDS).iterator(chunk_size=CHUNK)
@@ -130,6 +140,8 @@ def _python_rows(
         (snoozed_until, first_seen, last_seen, times_seen, summary, reason, resolution) = row[10:]
         age = (now - first_seen).total_seconds()
         breached = status in WORKING_STATUSES and age > sla_seconds.get(priority, float("inf"))
+        if not personal:
+            summary = privacy.mask_summary(summary)
         batch.append(
             writer.writerow(
                 (
@@ -184,7 +196,7 @@ def _time_sql(column: str) -> str:
     return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""
 
 
-def copy_statement(ordering: Sequence[str], selection: str) -> str:
+def copy_statement(ordering: Sequence[str], selection: str, *, personal: bool = True) -> str:
     """COPY of the export's columns for the rows whose ids `selection` (SQL) returns."""
     table = ExceptionRecord._meta.db_table
     users = ExceptionRecord._meta.get_field("assignee").related_model._meta.db_table
@@ -210,7 +222,7 @@ def copy_statement(ordering: Sequence[str], selection: str) -> str:
         "e.times_seen",
         f"CASE WHEN e.status IN ({working}) AND e.first_seen < %s - make_interval("
         f"hours => CASE e.priority {sla} END) THEN 'yes' ELSE 'no' END",
-        _safe_sql("e.summary"),
+        _safe_sql("e.summary" if personal else privacy.summary_sql("e.summary")),
         _text_sql("e.resolution_reason"),
         _safe_sql("e.resolution"),
     )
@@ -222,7 +234,7 @@ def copy_statement(ordering: Sequence[str], selection: str) -> str:
 
 
 def _copy_rows(
-    queryset: QuerySet[ExceptionRecord], ordering: Sequence[str], now: datetime
+    queryset: QuerySet[ExceptionRecord], ordering: Sequence[str], now: datetime, personal: bool
 ) -> Iterator[bytes]:
     # The filterset's WHERE, as Django writes it, selects the ids; COPY cannot take server-side
     # parameters, and Django's psycopg cursor binds them client-side, safely quoted.
@@ -230,7 +242,7 @@ def _copy_rows(
         selection, params = queryset.order_by().values("id").query.sql_with_params()
     except EmptyResultSet:  # queryset.none(): an invalid filter selects nothing
         return
-    statement = copy_statement(ordering, selection)
+    statement = copy_statement(ordering, selection, personal=personal)
     # COPY hands rows over one at a time: gather them into pieces of a useful size. Leaving early
     # (the client went away) cancels the COPY and leaves the connection usable.
     with (

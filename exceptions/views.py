@@ -40,6 +40,7 @@ from exceptions.forms import (
 )
 from exceptions.models import CLOSED_STATUSES, ExceptionRecord, Status
 from exceptions.tables import ExceptionTable, sla_breached
+from integration import privacy
 from integration.permissions import can, owners_for
 
 PER_PAGE = 50
@@ -169,7 +170,12 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
     _filterset, records = _selection(request, request.GET, now)
     sort = request.GET.get("sort", "score")
     response = StreamingHttpResponse(
-        csv_rows(records, SORTS.get(sort, SORTS["score"]), now=now),
+        csv_rows(
+            records,
+            SORTS.get(sort, SORTS["score"]),
+            now=now,
+            personal=privacy.can_see_personal(request.user),
+        ),
         content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M")

@@ -18,6 +18,14 @@ from exceptions.models import (
     ResolutionReason,
     Team,
 )
+from integration import privacy
+
+
+def _personal(context: dict[str, Any]) -> bool:
+    """Whether the caller sees customers' personal data (integration.privacy); without a request
+    (code calling the serializer itself) it does."""
+    request = context.get("request")
+    return request is None or privacy.can_see_personal(request.user)
 
 
 class UserRefSerializer(serializers.Serializer):
@@ -62,6 +70,14 @@ class ExceptionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: ExceptionRecord) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not _personal(self.context):
+            data["summary"] = privacy.mask_summary(data["summary"])
+            if "details" in data:
+                data["details"] = privacy.mask_details(data["details"])
+        return data
+
     def get_url(self, record: ExceptionRecord) -> str:
         return self._absolute(reverse("api:exception", args=[record.pk]))
 
@@ -94,6 +110,14 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["id", "at", "kind", "actor", "from_value", "to_value", "note", "run"]
         read_only_fields = fields
 
+    def to_representation(self, instance: ExceptionEvent) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not _personal(self.context):
+            # A held order's correction records the address before and after.
+            data["from_value"] = privacy.mask_change(data["from_value"])
+            data["to_value"] = privacy.mask_change(data["to_value"])
+        return data
+
     def get_actor(self, event: ExceptionEvent) -> str | None:
         # None: the system (a reconciliation run).
         return event.actor.get_username() if event.actor_id else None
@@ -108,7 +132,7 @@ class ExceptionDetailSerializer(ExceptionSerializer):
         read_only_fields = fields
 
     def get_events(self, record: ExceptionRecord) -> list[dict[str, Any]]:
-        return EventSerializer(self.context["events"], many=True).data
+        return EventSerializer(self.context["events"], many=True, context=self.context).data
 
 
 # --- action inputs -----------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""The month-end world (tests/reconciliation/month_end_bundle.py) with outside text put where
+outside text arrives: a held order W8 carrying a customer, an address and a hold reason, product
+names, the drifting SKU, the unposted adjustment's reason, carriers.
+
+    W8  store open, ERP released, warehouse held (`hold_reason`), address unusable
+        -> ORDER_HELD and ADDRESS_INVALID (a held order), keyed by the store ref `order_ref`
+    sku (the tee) drifts and its adjustment is not posted
+        -> STOCK_DRIFT, ADJUSTMENT_NOT_POSTED, the top-SKUs chart, month-end records
+
+Every field has a harmless default; a test passes the ones it aims at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reconciliation.models import ReconciliationRun
+from reconciliation.runs import reconcile_path
+from tests.bundles import write_bundle_dir
+from tests.reconciliation.month_end_bundle import AS_OF, SYSTEMS, _at, world_files
+
+
+@dataclass(frozen=True)
+class Text:
+    order_ref: str = "W8"
+    sku: str = "TEE"
+    product_name: str = "Tee"
+    ship_name: str = "Jane Smith"
+    ship_line1: str = "1 High Street"
+    ship_city: str = "London"
+    ship_postcode: str = "NOT A POSTCODE"
+    ship_phone: str = "07700 900123"
+    email: str = "jane.smith@example.com"
+    hold_reason: str = "Address check"
+    adjustment_reason: str = "Found in returns"
+    carrier: str = "Royal Mail"
+
+
+def hostile_files(text: Text) -> dict[str, list[dict[str, Any]]]:
+    files = world_files(AS_OF, tee_ref=text.sku)
+    now = pd.Timestamp(AS_OF)
+    address = {
+        "ship_name": text.ship_name,
+        "ship_line1": text.ship_line1,
+        "ship_city": text.ship_city,
+        "ship_postcode": text.ship_postcode,
+        "ship_country": "GB",
+        "ship_phone": text.ship_phone,
+        "email": text.email,
+    }
+    refs = {"store": text.order_ref, "erp": "E-" + text.order_ref, "wms": "H-" + text.order_ref}
+    files["store/orders.csv"].append(
+        {"order_ref": refs["store"], "status": "open", "placed_at": _at(now, 10), **address}
+    )
+    files["erp/orders.csv"].append(
+        {
+            "order_ref": refs["erp"],
+            "source_ref": refs["store"],
+            "status": "released",
+            "placed_at": _at(now, 10, 5),
+            **address,
+        }
+    )
+    files["wms/orders.csv"].append(
+        {
+            "order_ref": refs["wms"],
+            "source_ref": refs["erp"],
+            "status": "held",
+            "hold_reason": text.hold_reason,
+            "placed_at": _at(now, 10, 30),
+            **address,
+        }
+    )
+    for role, ref in refs.items():
+        files[f"{role}/order_lines.csv"].append(
+            {"order_ref": ref, "line_no": "1", "sku": "CAP", "quantity": "1"}
+        )
+    for name in ("erp/products.csv", "wms/products.csv"):
+        files[name] = [
+            {**row, "name": text.product_name} if row["sku"] == text.sku else row
+            for row in files[name]
+        ]
+    files["wms/adjustments.csv"][0]["reason"] = text.adjustment_reason
+    for row in files["wms/shipments.csv"]:
+        row["carrier"] = text.carrier
+    return files
+
+
+def reconcile_hostile(root: Path, text: Text) -> ReconciliationRun:
+    run, _ = reconcile_path(
+        write_bundle_dir(root / "bundle", as_of=AS_OF, systems=SYSTEMS, files=hostile_files(text))
+    )
+    assert run is not None
+    return run
