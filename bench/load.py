@@ -20,8 +20,9 @@ Runs in a throwaway database (test_<name>, created and dropped here), never in t
 4. runs the people, one thread and one httpx client each: sign in through the login form, then
    until the time is up (and at least until the background job's first round is done) open a
    queue (My queue, All, a filter or the next page), an exception's page, or act on one —
-   Acknowledge when the page offers it, else a comment — by POSTing the page's own form with its
-   CSRF token, as a browser does. Between steps a person thinks for --think seconds on average
+   Acknowledge, a comment or Assign (to a team, and to a person half the time), whichever of
+   them the page offers that person's role — by POSTing the page's own form with its CSRF token,
+   as a browser does. Between steps a person thinks for --think seconds on average
    (uniform over 0.5–1.5 times it; 0: back to back, a saturation test).
 
 It reports requests per second, p50/p95/p99 per kind of request and overall, and every error: a
@@ -79,6 +80,10 @@ QUEUES = {  # the queue pages people open, by the name the report gives them
 _DETAIL = re.compile(r'href="(?:/exceptions/)?(\d+)/"')
 _NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_SELECT = re.compile(r'<select name="(\w+)"[^>]*>(.*?)</select>', re.S)
+_OPTION = re.compile(r'<option value="([^"]*)"')
+# What a person does to an exception, among the forms its page offers them (docs/roles.md).
+ACTIONS = ("acknowledge", "comment", "assign")
 
 
 @dataclass
@@ -172,21 +177,35 @@ class Person:
         page = self._detail(client, pk)
         if page is None:
             return
-        token = _CSRF.search(page.text)
-        if f"/exceptions/{pk}/acknowledge/" in page.text:
-            action, data = "acknowledge", {}
-        elif f"/exceptions/{pk}/comment/" in page.text:
-            action, data = "comment", {"text": f"Checked by {self.username} (load step {step})"}
-        else:
+        offered = [a for a in ACTIONS if f'action="/exceptions/{pk}/{a}/"' in page.text]
+        if not offered:
             return  # this person may do nothing here: reading was the step
+        action = self.rng.choice(offered)
+        token = _CSRF.search(page.text)
         if token is None:
             self.samples.append(Sample(action, 0.0, f"/exceptions/{pk}/: no CSRF token"))
             return
-        data["csrfmiddlewaretoken"] = token[1]
+        data = {"csrfmiddlewaretoken": token[1]}
+        if action == "comment":
+            data["text"] = f"Checked by {self.username} (load step {step})"
+        elif action == "assign":
+            data.update(self._assignment(page.text, pk))
         path = f"/exceptions/{pk}/{action}/"
         answer = self._request(client, action, "POST", path, 302, data=data)
         if answer is not None and answer.headers.get("location") != f"/exceptions/{pk}/":
             self.samples[-1].error = f"POST {path}: redirected to {answer.headers.get('location')}"
+
+    def _assignment(self, html: str, pk: int) -> dict[str, str]:
+        """A team from the page's Assign form, and a person from it half the time."""
+        form = html[html.index(f'action="/exceptions/{pk}/assign/"') :]
+        form = form[: form.index("</form>")]
+        choices = {
+            name: [v for v in _OPTION.findall(select) if v]
+            for name, select in _SELECT.findall(form)
+        }
+        team = self.rng.choice(choices["team"])
+        people = choices.get("person") or [""]
+        return {"team": team, "person": self.rng.choice(people) if self.rng.random() < 0.5 else ""}
 
 
 # -- seeding ------------------------------------------------------------------------------------
@@ -321,6 +340,7 @@ class Report:
     kinds: dict[str, dict[str, float]]  # kind -> count, p50, p95, p99, errors
     jobs: list[dict[str, Any]]  # the background job's syncs and reconciliations
     error_samples: list[str]
+    events: dict[str, int] = field(default_factory=dict)  # audit events the people wrote, by kind
 
     @property
     def ok(self) -> bool:
@@ -439,6 +459,24 @@ def _figures(times: list[float], errors: int) -> dict[str, float]:
     }
 
 
+def _last_event() -> int:
+    from exceptions.models import ExceptionEvent
+
+    return ExceptionEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _events_since(last: int) -> dict[str, int]:
+    """The audit events people wrote during the run (the background's have no actor), by kind:
+    each effective action is one event, so they check the POSTs against the database."""
+    from django.db.models import Count
+
+    from exceptions.models import ExceptionEvent
+
+    written = ExceptionEvent.objects.filter(id__gt=last, actor__isnull=False)
+    counts = written.values_list("kind").annotate(n=Count("id")).order_by("kind")
+    return dict(counts)
+
+
 def show(report: Report) -> None:
     print(
         f"\n{report.server}; {report.users} users for {report.seconds} s (think {report.think} s): "
@@ -450,6 +488,7 @@ def show(report: Report) -> None:
             f"{kind:<24} {f['count']:>7} {f['p50']:>8.1f} {f['p95']:>8.1f} {f['p99']:>8.1f} "
             f"{f['errors']:>7}"
         )
+    print("\naudit events written: " + ", ".join(f"{k} {n}" for k, n in report.events.items()))
     print("\nbackground:")
     for job in report.jobs:
         print(f"  {job['job']:<20} {job['state']:<9} {job['seconds']:>7.2f} s {job['error']}")
@@ -503,8 +542,10 @@ def main(argv: list[str] | None = None) -> Report | None:
         started = time.perf_counter()
         usernames = seed(args.orders, args.exceptions, args.users)
         print(f"seeded in {time.perf_counter() - started:.1f} s; {args.users} users")
+        last_event = _last_event()
         connection.close()  # the server and the background job have the database to themselves
         report = measure(args, usernames)
+        report.events = _events_since(last_event)
     finally:
         teardown_databases(config, verbosity=0)
     show(report)

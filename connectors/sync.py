@@ -30,6 +30,7 @@ from django.utils import timezone
 from connectors.base import ConnectorError, Progress, PullResult
 from connectors.http import connector_for
 from connectors.models import Connection, QuarantinedRecord, SyncAlreadyRunning, SyncRun
+from integration.logging import log_context
 from reconciliation.frames import FILES, SCHEMAS, Bundle, RoleSnapshot
 from reconciliation.models import (
     InvalidTransition,
@@ -104,8 +105,19 @@ def run_sync(
     run = _claim(connection, kind, run_id, trigger)
     if run is None:
         return None
+    # Every record logged during the sync (httpx's request lines too) names it in JSON logs.
+    with log_context(sync_run=run.pk, connection=connection.pk):
+        return _run_claimed(connection, run, client_options or {}, on_complete)
+
+
+def _run_claimed(
+    connection: Connection,
+    run: SyncRun,
+    client_options: dict[str, Any],
+    on_complete: Callable[[SyncRun], None] | None,
+) -> SyncRun:
     try:
-        snapshot, result = _pull_and_save(connection, run, client_options or {})
+        snapshot, result = _pull_and_save(connection, run, client_options)
     except BaseException as exc:  # Ctrl-C and worker shutdown too: never leave it `running`
         permanent = exc.permanent if isinstance(exc, ConnectorError) else None
         _fail(run, exc, permanent)

@@ -1,6 +1,7 @@
 """Structured logs: with LOG_FORMAT=json every record is one JSON line (time, level, logger,
-message), and a connector failing or working — keys in the query string included — never puts a
-credential in the log."""
+message), a sync's records name the sync run and connection, a request's its request id, and a
+connector failing or working — keys in the query string included — never puts a credential in the
+log."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
 
 from connectors.base import ConnectorError
 from connectors.http import connector_for
 from connectors.models import Connection, SyncRun
 from connectors.simulators import Simulator, start_simulator
 from connectors.sync import run_sync
-from integration.logging import JsonFormatter
+from integration.logging import JsonFormatter, RequestIdMiddleware, current_log_context
 from reconciliation.demo import build_demo_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,10 +81,13 @@ def test_log_format_json_switches_the_console() -> None:
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    (line,) = done.stderr.splitlines()
-    entry = json.loads(line)
-    assert TIME.match(entry.pop("time"))
-    assert entry == {"level": "WARNING", "logger": "connectors.sync", "message": "sync 3 failed"}
+    # Apps may log at start-up (django-axes does): every line is JSON, ours among them.
+    entries = [json.loads(line) for line in done.stderr.splitlines()]
+    for entry in entries:
+        assert TIME.match(entry.pop("time"))
+        assert set(entry) == {"level", "logger", "message"}
+    ours = [entry for entry in entries if entry["logger"] == "connectors.sync"]
+    assert ours == [{"level": "WARNING", "logger": "connectors.sync", "message": "sync 3 failed"}]
 
 
 # -- no secrets ----------------------------------------------------------------------------------
@@ -151,3 +157,59 @@ def test_a_connector_error_logs_no_credentials(
     assert "HTTP 401, credentials refused" in failure["exception"]
     for secret in (KEY, SECRET, WRONG, connection.credentials_token):
         assert not [line for line in lines if secret in line], secret
+
+
+# -- which sync, which request -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_record_of_a_sync_names_it(shop: Simulator, captured: io.StringIO) -> None:
+    connection = Connection(name="Shop", kind="woocommerce", role="store", base_url=shop.url)
+    connection.set_credentials({"consumer_key": KEY, "consumer_secret": SECRET})
+    connection.save()
+    logging.getLogger("tests.hardening").info("before")
+
+    run = run_sync(connection.pk, "full")
+
+    assert run is not None
+    assert run.state == SyncRun.State.COMPLETE
+    entries = [json.loads(line) for line in captured.getvalue().splitlines()]
+    before = next(e for e in entries if e["message"] == "before")
+    assert set(before) == {"time", "level", "logger", "message"}
+    requests = [e for e in entries if e["logger"] == "httpx"]
+    assert len(requests) == run.requests > 0
+    done = [e for e in entries if e["message"].startswith(f"sync {run.pk} of Shop complete")]
+    assert len(done) == 1
+    for entry in requests + done:
+        assert (entry["sync_run"], entry["connection"]) == (run.pk, connection.pk), entry
+    after = logging.LogRecord("x", logging.INFO, __file__, 1, "after", (), None)
+    assert "sync_run" not in _format(after)  # the context ended with the sync
+
+
+def _logs_one_line(request: HttpRequest) -> HttpResponse:
+    logging.getLogger("tests.hardening").warning("serving %s", request.path)
+    return HttpResponse("ok")
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("edge-7f3a.91", True), ("", False), ("bad id\r\nX-Evil: 1", False), ("x" * 65, False)],
+)
+def test_a_request_id_is_logged_and_returned(captured: io.StringIO, given: str, kept: bool) -> None:
+    headers = {"HTTP_X_REQUEST_ID": given} if given else {}
+    response = RequestIdMiddleware(_logs_one_line)(RequestFactory().get("/x/", **headers))
+
+    request_id = response["X-Request-ID"]
+    if kept:
+        assert request_id == given
+    else:
+        assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    (entry,) = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert TIME.match(entry.pop("time"))
+    assert entry == {
+        "level": "WARNING",
+        "logger": "tests.hardening",
+        "message": "serving /x/",
+        "request_id": request_id,
+    }
+    assert current_log_context() == {}

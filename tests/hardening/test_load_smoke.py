@@ -15,6 +15,10 @@ import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+ACTIONS = ("acknowledge", "comment", "assign")
+QUEUES = ("mine", "all", "P1", "P2 acknowledged", "next page")
+KINDS = {"sign-in", "queue", "detail", *ACTIONS, "work", "work after the start", "all"}
+KINDS |= {f"queue: {variant}" for variant in QUEUES}
 
 
 @pytest.mark.slow
@@ -46,8 +50,16 @@ def test_five_people_for_five_seconds_meet_no_error(tmp_path: Path) -> None:
     assert kinds["sign-in"]["count"] == 10  # the login page and its POST, per person
     assert kinds["queue"]["count"] > 0
     assert kinds["detail"]["count"] > 0
-    acted = sum(kinds.get(action, {"count": 0})["count"] for action in ("acknowledge", "comment"))
-    assert acted > 0
+    assert set(kinds) <= KINDS
+    posted = {action: kinds.get(action, {"count": 0})["count"] for action in ACTIONS}
+    assert sum(posted.values()) > 0
+    # Every comment is an event; an acknowledgement or assignment someone else made first is not.
+    events = report["events"]
+    assert set(events) <= {"commented", "acknowledged", "assigned"}
+    assert events.get("commented", 0) == posted["comment"]
+    assert events.get("acknowledged", 0) <= posted["acknowledge"]
+    assert events.get("assigned", 0) <= posted["assign"]
+    assert sum(events.values()) > 0
     assert kinds["all"]["count"] == report["requests"]
     jobs = [(job["job"], job["state"]) for job in report["jobs"]]
     assert jobs[:4] == [
