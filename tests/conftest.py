@@ -5,11 +5,20 @@ Role groups are named as in integration/roles.py; every user's password is PASSW
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AbstractUser, Group
+from hypothesis import settings
+
+# Property-based tests (tests/hardening): "ci", the default, draws few examples so the suite stays
+# quick (every example that once failed is an @example, run every time, and each run draws new
+# ones); HYPOTHESIS_PROFILE=thorough hunts at length. No deadline: a shared CI machine is slow.
+settings.register_profile("ci", max_examples=25, deadline=None)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PASSWORD = "correct-horse-battery"
 

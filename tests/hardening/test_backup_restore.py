@@ -1,13 +1,16 @@
 """Backup and restore (docs/operations.md): a pg_dump of a working database, restored into a
-fresh one, holds every exception and every audit event exactly as they were."""
+fresh one, holds every exception and every audit event exactly as they were (row for row, same
+counts and checksums), at the same schema version: `migrate` on it has nothing to apply."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -26,6 +29,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
+ROOT = Path(__file__).resolve().parents[2]
 TABLES = [ExceptionRecord, ExceptionEvent, ReconciliationRun, Snapshot, SnapshotOrder]
 COMMENT = "Chasing the ERP team — ‘W2’ <b>not</b> posted"
 
@@ -36,6 +40,13 @@ def _client_args() -> tuple[list[str], dict[str, str]]:
     args = ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"]]
     env = {**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}
     return args, env
+
+
+def _url(name: str) -> str:
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{host}/{name}"
 
 
 @pytest.fixture
@@ -51,6 +62,22 @@ def restored_name() -> Iterator[str]:
 def _rows(conn: psycopg.Connection, table: str) -> list[tuple[Any, ...]]:
     with conn.cursor() as cursor:
         cursor.execute(f'SELECT * FROM "{table}" ORDER BY id')  # noqa: S608 - our table names
+        return cursor.fetchall()
+
+
+def _checksum(conn: psycopg.Connection, table: str) -> tuple[int, str]:
+    """Rows and an md5 of them all, as docs/operations.md has an operator compare them."""
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), ''))"  # noqa: S608
+            f' FROM "{table}" t'
+        )
+        return cursor.fetchone()
+
+
+def _migrations(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
         return cursor.fetchall()
 
 
@@ -94,9 +121,21 @@ def test_a_restored_dump_holds_every_exception_and_event(
         psycopg.connect(dbname=name, password=db["PASSWORD"] or None, **dsn) as original,
         psycopg.connect(dbname=restored_name, password=db["PASSWORD"] or None, **dsn) as copy,
     ):
+        counts = {}
         for model in TABLES:
             table = model._meta.db_table
             assert _rows(copy, table) == _rows(original, table), table
+            assert _checksum(copy, table) == _checksum(original, table), table
+            counts[model.__name__] = _checksum(copy, table)[0]
+        assert counts == {
+            "ExceptionRecord": 2,
+            "ExceptionEvent": 4,
+            "ReconciliationRun": 1,
+            "Snapshot": 2,
+            "SnapshotOrder": 2,
+        }
+        # The restored schema is this release's: every migration recorded, none left to apply.
+        assert _migrations(copy) == _migrations(original) != []
         with copy.cursor() as cursor:
             cursor.execute(
                 "SELECT r.key, r.status, e.kind, u.username, e.note"
@@ -110,3 +149,13 @@ def test_a_restored_dump_holds_every_exception_and_event(
                 ("W1", "acknowledged", "acknowledged", "otto", ""),
                 ("W2", "open", "commented", "otto", COMMENT),
             ]
+    # docs/operations.md's step after a restore: migrate finds nothing to do.
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": _url(restored_name)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "No migrations to apply." in migrated.stdout, migrated.stdout + migrated.stderr
