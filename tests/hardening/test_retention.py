@@ -3,14 +3,16 @@ except those still in use; exceptions, their events, runs and run summaries stay
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AbstractUser
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
@@ -213,3 +215,29 @@ def test_the_scheduled_job(world: dict[str, Any]) -> None:
     summary = import_string(schedule.func)()  # what the cluster calls
     assert summary.startswith("deleted 7 snapshot(s) and ")
     assert Snapshot.objects.count() == 7
+
+
+def test_every_exception_page_still_opens_after_a_purge(
+    world: dict[str, Any], client: Client, make_user: Callable[..., AbstractUser]
+) -> None:
+    """An exception last seen by a purged run says its evidence is gone; the others keep it."""
+    client.force_login(make_user("otto", group="Ops"))
+    # One exception last seen 200 days ago, by the first run (its snapshots are not in use).
+    oldest = ReconciliationRun.objects.order_by("created_at").first()
+    first = ExceptionRecord.objects.order_by("id").first()
+    ExceptionRecord.objects.filter(pk=first.pk).update(last_run=oldest)
+    links = ReconciliationRun.snapshots.through.objects
+    before = set(links.values_list("reconciliationrun_id", flat=True))
+    purge_snapshots(90)
+    still = set(links.values_list("reconciliationrun_id", flat=True))
+    purged_runs = before - still
+    records = list(ExceptionRecord.objects.select_related("last_run"))
+    gone = [r for r in records if r.last_run_id in purged_runs]
+    kept = [r for r in records if r.last_run_id in still]
+    assert [r.pk for r in gone] == [first.pk]
+    assert len(kept) == len(records) - 1
+    for record in records:
+        page = client.get(f"/exceptions/{record.pk}/")
+        assert page.status_code == 200, record
+        missing = f"The snapshots of run {record.last_run_id} are no longer stored."
+        assert (missing in page.content.decode()) == (record in gone), record
