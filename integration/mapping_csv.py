@@ -26,6 +26,7 @@ from django.db import transaction
 from integration import mappings
 from integration.mappings import MappingError
 from integration.models import MappingChange, NonStockSku, ServiceCode, ShippingMethod, SkuAlias
+from reconciliation.exports import FORMULA_STARTS, neutralise
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "shipping": ("shipping_method", "service_code", "express"),
@@ -71,11 +72,17 @@ class ImportSummary:
 
 
 def export(table: str) -> str:
+    # A SKU like =HYPERLINK(…) must not run when ops open the file; the import takes it back.
+    rows = [COLUMNS[table], *([neutralise(cell) for cell in row] for row in _rows(table))]
+    return "".join(_line(row) for row in rows)
+
+
+def _line(cells: Iterable[str]) -> str:
+    """One CSV row ending in "\n". csv quotes a cell holding a carriage return only when its
+    line terminator has one, so it writes "\r\n" and the row's own ending is swapped."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS[table])
-    writer.writerows(_rows(table))
-    return buffer.getvalue()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def _rows(table: str) -> Iterable[tuple[str, ...]]:
@@ -154,7 +161,7 @@ def _read(table: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
             rows.append(
                 (
                     line,
-                    {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)},
+                    {h: _cell(cells[i]) if i < len(cells) else "" for i, h in enumerate(header)},
                 )
             )
     except csv.Error as exc:
@@ -162,6 +169,14 @@ def _read(table: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     if problems:
         raise ImportFailed(problems[:MAX_ERRORS])
     return rows
+
+
+def _cell(text: str) -> str:
+    """A cell as typed, without the apostrophe the export puts before a would-be formula."""
+    value = text.strip()
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 def _collect(

@@ -2,6 +2,7 @@
 outside text arrives: a held order W8 carrying a customer, an address and a hold reason, product
 names, the drifting SKU, the unposted adjustment's reason, carriers.
 
+    W2  (renamed `dispatched_ref`) dispatched, not posted: DISPATCH_NOT_POSTED, month-end records
     W8  store open, ERP released, warehouse held (`hold_reason`), address unusable
         -> ORDER_HELD and ADDRESS_INVALID (a held order), keyed by the store ref `order_ref`
     sku (the tee) drifts and its adjustment is not posted
@@ -27,6 +28,7 @@ from tests.reconciliation.month_end_bundle import AS_OF, SYSTEMS, _at, world_fil
 @dataclass(frozen=True)
 class Text:
     order_ref: str = "W8"
+    dispatched_ref: str = "W2"  # the store ref of the order dispatched but not posted
     sku: str = "TEE"
     product_name: str = "Tee"
     ship_name: str = "Jane Smith"
@@ -42,6 +44,17 @@ class Text:
 
 def hostile_files(text: Text) -> dict[str, list[dict[str, Any]]]:
     files = world_files(AS_OF, tee_ref=text.sku)
+    if text.dispatched_ref != "W2":
+        renamed = {
+            "W2": text.dispatched_ref,
+            "E2": "E-" + text.dispatched_ref,
+            "H2": "H-" + text.dispatched_ref,
+        }
+        for rows in files.values():
+            for row in rows:
+                for column in ("order_ref", "source_ref"):
+                    if row.get(column) in renamed:
+                        row[column] = renamed[row[column]]
     now = pd.Timestamp(AS_OF)
     address = {
         "ship_name": text.ship_name,
