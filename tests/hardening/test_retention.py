@@ -3,7 +3,7 @@ except those still in use; exceptions, their events, runs and run summaries stay
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -85,8 +85,25 @@ def _snapshot(role: str, days_ago: int, taken_at: str, status: str) -> int:
     return snapshot.pk
 
 
+@pytest.fixture(scope="module")
+def built_world(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """The world, committed once for the module (four reconciliations: seconds); each test's
+    own transaction rolls its purge back. Flushed afterwards, as a transactional test does."""
+    with django_db_blocker.unblock():
+        try:
+            yield _build_world(tmp_path_factory.mktemp("retention"))
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> dict[str, Any]:
+def world(built_world: dict[str, Any], db: None) -> dict[str, Any]:
+    return dict(built_world)
+
+
+def _build_world(tmp_path: Path) -> dict[str, Any]:
     """Snapshots of every kind a purge must tell apart (ages in days; retention is 90)."""
     w: dict[str, Any] = {}
     w["run1"] = _run(tmp_path, ("store", "erp", "wms"), 200, "2026-06-01T00:00:00Z")
