@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
@@ -41,6 +41,7 @@ def _require_manager(request: HttpRequest) -> None:
         raise PermissionDenied("Only Ops and Admin manage alerts.")
 
 
+@require_GET
 def routes(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     table = AlertRouteTable(AlertRoute.objects.all())
@@ -121,6 +122,7 @@ def test(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("alerts:edit", pk=route.pk)
 
 
+@require_GET
 def deliveries(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     records = AlertDelivery.objects.select_related("route", "exception").order_by(

@@ -7,7 +7,12 @@ from integration.views import mappings as views
 app_name = "mappings"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="mappings:shipping"), name="home"),
+    # GET only: a POST here would be redirected and quietly dropped.
+    path(
+        "",
+        RedirectView.as_view(pattern_name="mappings:shipping", http_method_names=["get", "head"]),
+        name="home",
+    ),
     path("shipping/", views.shipping, name="shipping"),
     path("shipping/methods/save/", views.shipping_method_save, name="method_save"),
     path("shipping/methods/<int:pk>/delete/", views.shipping_method_delete, name="method_delete"),

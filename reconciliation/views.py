@@ -32,6 +32,8 @@ RECORDS_PER_PAGE = 50
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, "view"):  # a user in no role group sees nothing
+        raise PermissionDenied("You are in no role group: ask an administrator for one.")
     days = dashboard.parse_range(request.GET.get("days"))
     overview = dashboard.overview()
     points = dashboard.history(days, overview.now)

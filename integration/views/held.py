@@ -17,11 +17,13 @@ from integration.models import OrderRelease
 from integration.permissions import can
 from integration.releases import ReleaseInvalid, ReleaseRefused
 from integration.tables import HeldOrderTable
+from integration.views.mappings import viewer_required
 
 PER_PAGE = 50
 
 
 @require_GET
+@viewer_required
 def held_list(request: HttpRequest) -> HttpResponse:
     filterset = HeldFilter(request.GET, queryset=held_orders.held_exceptions())
     records = filterset.qs if filterset.is_valid() else held_orders.held_exceptions().none()
@@ -33,6 +35,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
     return render(request, "held/list.html", context)
 
 
+@viewer_required
 def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
     held = held_orders.held_order(origin)
     released = list(
@@ -41,6 +44,8 @@ def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
     if held is None and not released:
         raise Http404(f"Order {origin} is not held")
     may_release = can(request.user, "release")
+    if request.method == "POST" and not may_release:  # refused before looking at the order's state
+        raise PermissionDenied("Releasing held orders is for CX, Ops and Admin.")
     settings = held_orders.current_settings()
     form = None
     if held is not None:
@@ -54,30 +59,27 @@ def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
         if not may_release or held_orders.blockers(held):
             for field in form.fields.values():  # shown, not editable
                 field.disabled = True
-        if request.method == "POST":
-            if not may_release:
-                raise PermissionDenied("Releasing held orders is for CX, Ops and Admin.")
-            if form.is_valid():
-                corrections = form.corrections()
-                if not form.has_services:  # nothing to pick: the order keeps its method
-                    corrections.pop("shipping_method")
-                try:
-                    release = releases.release_order(
-                        request.user, origin, corrections, note=form.cleaned_data["note"]
-                    )
-                except ReleaseInvalid as exc:
-                    for field, message in exc.problems.items():
-                        form.add_error(field if field in form.fields else None, message)
-                except ReleaseRefused as exc:
-                    messages.error(request, str(exc))
-                    return redirect("held:detail", origin=origin)
-                else:
-                    messages.success(
-                        request,
-                        f"Order {origin} released to the warehouse "
-                        f"({len(release.exception_ids)} exception(s) resolved).",
-                    )
-                    return redirect("held:detail", origin=origin)
+        if request.method == "POST" and form.is_valid():
+            corrections = form.corrections()
+            if not form.has_services:  # nothing to pick: the order keeps its method
+                corrections.pop("shipping_method")
+            try:
+                release = releases.release_order(
+                    request.user, origin, corrections, note=form.cleaned_data["note"]
+                )
+            except ReleaseInvalid as exc:
+                for field, message in exc.problems.items():
+                    form.add_error(field if field in form.fields else None, message)
+            except ReleaseRefused as exc:
+                messages.error(request, str(exc))
+                return redirect("held:detail", origin=origin)
+            else:
+                messages.success(
+                    request,
+                    f"Order {origin} released to the warehouse "
+                    f"({len(release.exception_ids)} exception(s) resolved).",
+                )
+                return redirect("held:detail", origin=origin)
     elif request.method == "POST":
         messages.error(request, f"Order {origin} is not held any more: there is nothing to release")
         return redirect("held:detail", origin=origin)

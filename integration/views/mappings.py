@@ -1,6 +1,6 @@
 """Mappings (ops): shipping, SKU aliases, non-stock SKUs, settings, history, CSV, re-check now.
 
-Everyone signed in may look; changing anything needs the `edit_mappings` right (Ops, Admin).
+Every role may look (a user in no role group may not); changing anything needs the `edit_mappings` right (Ops, Admin).
 """
 
 from __future__ import annotations
@@ -58,6 +58,18 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapped
 
 
+def viewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Looking needs a role too: a user in no role group sees nothing (docs/roles.md)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can(request.user, "view"):
+            raise PermissionDenied("You are in no role group: ask an administrator for one.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def page_context(request: HttpRequest, tab: str) -> dict[str, Any]:
     last = ReconciliationRun.objects.filter(status=ReconciliationRun.Status.COMPLETE).first()
     return {
@@ -87,6 +99,7 @@ def _form_errors(form: Any) -> str:
 
 
 @require_GET
+@viewer_required
 def shipping(request: HttpRequest) -> HttpResponse:
     common = page_context(request, "shipping")
     services = list(ServiceCode.objects.annotate(used=Count("methods")).order_by("code"))
@@ -221,6 +234,7 @@ def _pk(value: str) -> int:
 
 
 @require_GET
+@viewer_required
 def aliases(request: HttpRequest) -> HttpResponse:
     queryset = SkuAlias.objects.order_by("role", "sku")
     filterset = AliasFilter(request.GET, queryset=queryset)
@@ -288,6 +302,7 @@ def alias_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@viewer_required
 def non_stock(request: HttpRequest) -> HttpResponse:
     edit = _edit_target(request, NonStockSku)
     common = page_context(request, "non_stock")
@@ -343,6 +358,7 @@ def non_stock_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # -- settings --------------------------------------------------------------------------------
 
 
+@viewer_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     may_edit = can(request.user, "edit_mappings")
     if request.method == "POST" and not may_edit:
@@ -374,6 +390,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@viewer_required
 def history(request: HttpRequest) -> HttpResponse:
     queryset = MappingChange.objects.select_related("actor").order_by("-at", "-id")
     filterset = ChangeFilter(request.GET, queryset=queryset)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from integration import recheck
 from integration.models import Recheck
-from integration.views.mappings import TABS, editor_required, page_context
+from integration.views.mappings import TABS, editor_required, page_context, viewer_required
 
 
 @require_POST
@@ -25,6 +25,7 @@ def recheck_start(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@viewer_required
 def recheck_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Recheck.objects.select_related("requested_by", "run"), pk=pk)
     context = {**page_context(request, "recheck"), "item": item}
@@ -32,6 +33,7 @@ def recheck_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@viewer_required
 def recheck_status(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Recheck.objects.select_related("requested_by", "run"), pk=pk)
     return render(request, "mappings/_recheck_status.html", {"item": item})
