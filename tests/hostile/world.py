@@ -109,3 +109,69 @@ def reconcile_hostile(root: Path, text: Text) -> ReconciliationRun:
     )
     assert run is not None
     return run
+
+
+@dataclass(frozen=True)
+class Furnished:
+    """What add_outside_text made, for the pages that show it."""
+
+    connection_id: int
+    sync_run_id: int
+    route_id: int
+
+
+def add_outside_text(actor: Any, payload: str) -> Furnished:
+    """`payload` where people and other systems type: a comment, a resolution note, a user's name,
+    mapping values (through the CSV import, so the history shows them too), a connection's name and
+    URL, a failed sync's error, a quarantined record, an alert route and a failed delivery."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from connectors.models import Connection, QuarantinedRecord, SyncRun
+    from exceptions import actions
+    from exceptions.alert_models import AlertDelivery, AlertRoute
+    from exceptions.models import ExceptionRecord
+    from integration import mapping_csv
+
+    records = ExceptionRecord.objects.order_by("id")
+    for record in records:
+        actions.comment(record, actor, payload)
+    person = get_user_model().objects.create_user(
+        username="evil", first_name=payload, last_name=payload
+    )
+    person.groups.add(Group.objects.get_or_create(name="Ops")[0])
+    actions.assign(records.get(rule="DISPATCH_NOT_POSTED"), actor, "ops", person)
+    actions.resolve(records.get(rule="TAX_MISMATCH", key="W4"), actor, "other", payload)
+
+    quoted = '"' + payload.replace('"', '""') + '"'
+    mapping_csv.import_csv(
+        actor,
+        "sku_aliases",
+        f"role,sku,canonical_sku\nwms,{quoted},CAP\nerp,CAP,{quoted}\n".encode(),
+    )
+    mapping_csv.import_csv(actor, "non_stock", f"sku,description\n{quoted},{quoted}\n".encode())
+    mapping_csv.import_csv(
+        actor, "shipping", f"shipping_method,service_code,express\n{quoted},WHX,no\n".encode()
+    )
+
+    connection = Connection.objects.create(
+        name=payload, kind="woocommerce", role="store", base_url="javascript:alert(1)"
+    )
+    run = SyncRun.objects.create(connection=connection, state="failed", error=payload)
+    QuarantinedRecord.objects.create(
+        sync_run=run, file="orders", ref=payload, reason=payload, payload={"name": payload}
+    )
+    run.quarantined = 1
+    run.save(update_fields=["quarantined"])
+
+    route = AlertRoute.objects.create(name=payload, emails="ops@example.com")
+    AlertDelivery.objects.create(
+        route=route,
+        kind="opened",
+        channel="email",
+        status="failed",
+        exception=records.first(),
+        text=payload,
+        last_error=payload,
+    )
+    return Furnished(connection.pk, run.pk, route.pk)
