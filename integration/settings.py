@@ -138,6 +138,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in kept (time, address, browser)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind this many reverse proxies the client's address is read from X-Forwarded-For (from the
+# right); with 0, the connecting address. Unset behind a proxy, everyone shares the proxy's address.
+PARITY_TRUSTED_PROXIES = env_int("PARITY_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "integration.client_ip.client_ip"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "exceptions:queue"

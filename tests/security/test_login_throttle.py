@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -15,11 +16,12 @@ from django.contrib.auth.models import AbstractUser
 from django.core.management import call_command
 from django.db.models import F
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from integration.client_ip import client_ip
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +181,59 @@ def test_the_token_api_does_not_go_through_the_lock(
     stranger.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     assert [stranger.get(reverse("api:exceptions")).status_code for _ in range(6)] == [401] * 6
     assert list(AccessAttempt.objects.values_list("username", "failures_since_start")) == before
+
+
+PROXY = "10.0.0.2"  # every request reaches Parity from the proxy
+
+
+def through_proxy(client: Client, password: str, forwarded_for: str) -> int:
+    answer = client.post(
+        reverse("login"),
+        {"username": "fiona", "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+    return answer.status_code
+
+
+def test_behind_a_trusted_proxy_the_lock_is_on_the_real_client(
+    client: Client, finance_user: AbstractUser, settings: Any
+) -> None:
+    settings.PARITY_TRUSTED_PROXIES = 1
+    # The proxy appends the address it saw; what a client put to its left is its own claim.
+    attacker = "203.0.113.9"
+    claims = [f"198.51.100.{n}, {attacker}" for n in range(5)]
+    assert [through_proxy(client, WRONG, claim) for claim in claims] == [200] * 4 + [429]
+    assert through_proxy(Client(), PASSWORD, f"192.0.2.77, {attacker}") == 429  # no way round
+    assert AccessAttempt.objects.get().ip_address == attacker
+
+    # Fiona at her own desk, through the same proxy, is not the attacker.
+    assert through_proxy(client, PASSWORD, "192.0.2.10") == 302
+
+
+def test_without_trusted_proxies_a_forwarded_header_is_ignored(
+    client: Client, finance_user: AbstractUser
+) -> None:
+    claims = [f"198.51.100.{n}" for n in range(5)]
+    assert [through_proxy(client, WRONG, claim) for claim in claims] == [200] * 4 + [429]
+    assert AccessAttempt.objects.get().ip_address == PROXY
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_for", "expected"),
+    [
+        (0, "198.51.100.1", PROXY),
+        (1, "198.51.100.1", "198.51.100.1"),
+        (1, "1.1.1.1, 198.51.100.1", "198.51.100.1"),
+        (2, "1.1.1.1, 198.51.100.1, 10.0.0.3", "198.51.100.1"),
+        (2, "198.51.100.1", PROXY),  # fewer hops than proxies: not come the configured way
+        (1, "unknown", PROXY),  # not an address: never stored
+        (1, "", PROXY),
+        (1, "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_the_client_address(settings: Any, trusted: int, forwarded_for: str, expected: str) -> None:
+    settings.PARITY_TRUSTED_PROXIES = trusted
+    request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+    assert client_ip(request) == expected
