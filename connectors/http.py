@@ -36,6 +36,9 @@ bucket keyed by the credential, and `connector_for(settings)` gives the connecto
 - Every request, retries included, takes a token from the per-credential bucket first and is
   checked against the allow-list, so neither a retry nor a "next" link can bypass either.
 - Error messages never include query strings (some APIs take keys there) or credentials.
+- An answer larger than PARITY_CONNECTOR_MAX_RESPONSE_MB (default 20) is refused as it arrives
+  (its Content-Length, else the bytes read so far): a permanent failure, never a process that
+  eats its memory.
 """
 
 from __future__ import annotations
@@ -76,6 +79,36 @@ DEFAULT_ALLOWED_SCHEMES = ("http", "https")
 RETRY_STATUSES = frozenset([408, 429, *range(500, 600)])
 
 Sleep = Callable[[float], None]
+# Real API pages are kilobytes to a few megabytes; this is far above them and far below trouble.
+DEFAULT_MAX_RESPONSE_MB = 20
+
+
+def max_response_bytes() -> int:
+    megabytes = getattr(settings, "PARITY_CONNECTOR_MAX_RESPONSE_MB", DEFAULT_MAX_RESPONSE_MB)
+    return int(megabytes) * 1024 * 1024
+
+
+class ResponseTooLarge(Exception):
+    """An answer went over the client's size cap (not an httpx error: never retried)."""
+
+
+class _CappedStream(httpx.SyncByteStream):
+    """The transport's byte stream, stopped once more than `limit` bytes have come."""
+
+    def __init__(self, inner: httpx.SyncByteStream, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        received = 0
+        for chunk in self.inner:
+            received += len(chunk)
+            if received > self.limit:
+                raise ResponseTooLarge(f"more than {self.limit:,} bytes sent")
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 @dataclass(frozen=True)
@@ -279,18 +312,27 @@ class _GuardedTransport(httpx.BaseTransport):
         bucket: TokenBucket | None,
         sleep: Sleep,
         on_request: Callable[[], None],
+        max_bytes: int,
     ) -> None:
         self.inner = inner
         self.bucket = bucket
         self.sleep = sleep
         self.on_request = on_request
+        self.max_bytes = max_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         check_url(request.url)
         if self.bucket is not None:
             self.bucket.acquire(self.sleep)
         self.on_request()
-        return self.inner.handle_request(request)
+        response = self.inner.handle_request(request)
+        length = response.headers.get("Content-Length", "").strip()
+        if length.isdigit() and int(length) > self.max_bytes:
+            response.close()
+            raise ResponseTooLarge(f"{int(length):,} bytes announced")
+        # Counted as read, for answers without a length (chunked, or until the server closes).
+        response.stream = _CappedStream(response.stream, self.max_bytes)
+        return response
 
     def close(self) -> None:
         self.inner.close()
@@ -350,8 +392,10 @@ class HttpClient:
         rate_key: str | None = None,
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.base_url = check_url(base_url)
+        self.max_bytes = max_bytes if max_bytes is not None else max_response_bytes()
         self.requests = 0
         self.sleep = sleep
         self._lock = threading.Lock()
@@ -373,6 +417,7 @@ class HttpClient:
             bucket=bucket,
             sleep=sleep,
             on_request=self._count,
+            max_bytes=self.max_bytes,
         )
         self._client = httpx.Client(
             base_url=self.base_url,
@@ -418,6 +463,13 @@ class HttpClient:
             )
         except ConnectorError:
             raise
+        except ResponseTooLarge as exc:
+            raise ConnectorError(
+                f"{method} {safe_url(url)}: the answer is larger than the "
+                f"{self.max_bytes / 1024 / 1024:g} MB limit ({exc}); refused "
+                "(PARITY_CONNECTOR_MAX_RESPONSE_MB)",
+                permanent=True,
+            ) from None
         except httpx.TimeoutException as exc:
             raise ConnectorError(
                 f"{method} {safe_url(url)}: timed out ({type(exc).__name__}) after retries"

@@ -4,12 +4,18 @@
 warehouse is asked with the release's idempotency key, so a retried send never makes a second
 order. Without an enabled Whistl connection in the wms role the release is the record
 (`recorded`): the exception was resolved as corrected and released when CX pressed the button.
+Two sends of one release at once (a redelivered task racing the first worker) call the warehouse
+once: on PostgreSQL the sender holds an advisory lock named by the release for the whole send,
+and the other leaves the release to it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
+from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -22,7 +28,36 @@ SEND_TASK = "integration.tasks.send_release"
 WAREHOUSE_KIND = "whistl"
 
 
+# The advisory lock's first key (an arbitrary constant naming "sending a release").
+SENDING_LOCK = 730_125
+
+
+@contextlib.contextmanager
+def _sending(release_id: int) -> Iterator[bool]:
+    """True when this process may send the release now; False while another one is sending
+    it. The lock is the session's, so a sender that dies frees it with its connection."""
+    if db.vendor != "postgresql":
+        yield True  # SQLite runs one worker
+        return
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SENDING_LOCK, release_id])
+        (mine,) = cursor.fetchone()
+    try:
+        yield mine
+    finally:
+        if mine:
+            with contextlib.suppress(Exception), db.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SENDING_LOCK, release_id])
+
+
 def send(release_id: int) -> OrderRelease:
+    with _sending(release_id) as mine:
+        if not mine:
+            return OrderRelease.objects.get(pk=release_id)  # being sent right now
+        return _send(release_id)
+
+
+def _send(release_id: int) -> OrderRelease:
     from connectors.base import ConnectorError
     from connectors.models import Connection
 

@@ -45,6 +45,8 @@ def start(user: AbstractBaseUser | None) -> Recheck:
     """Queue a re-check. RecheckRefused when a reconciliation run or another re-check is going on,
     or there is nothing to re-check yet."""
     _fail_abandoned()
+    # A run whose process died would otherwise refuse every re-check until it times out.
+    ReconciliationRun.fail_abandoned(ABANDONED_AFTER)
     running = ReconciliationRun.objects.filter(status=ReconciliationRun.Status.RUNNING).first()
     if running is not None:
         raise RecheckRefused(

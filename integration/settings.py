@@ -188,6 +188,8 @@ PARITY_CONNECTOR_ALLOWED_HOSTS = env_list(
 )
 PARITY_CONNECTOR_ALLOWED_SCHEMES = env_list("PARITY_CONNECTOR_ALLOWED_SCHEMES", "https,http")
 PARITY_CONNECTOR_FOLDERS = env_list("PARITY_CONNECTOR_FOLDERS")
+# An API answer larger than this is refused (connectors/http.py): never read into memory whole.
+PARITY_CONNECTOR_MAX_RESPONSE_MB = env_int("PARITY_CONNECTOR_MAX_RESPONSE_MB", 20)
 PARITY_SYNC_OVERLAP_MINUTES = env_int("PARITY_SYNC_OVERLAP_MINUTES", 5)
 PARITY_CURRENCY = env_str("PARITY_CURRENCY", "GBP")
 # Snapshots (customers' names, addresses, phones, emails) are deleted this many days after they

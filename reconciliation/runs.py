@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.db import InterfaceError, OperationalError, connection, transaction
+
 from exceptions.alerts import queue_run_alerts
 from exceptions.sync import record_exceptions
 from integration import mappings
@@ -109,15 +111,19 @@ def _reconcile_and_record(
     """The phases every run ends with: reconcile, record exceptions, summarise, complete, alert."""
     with _phase("reconcile", timings, progress):
         result = reconcile(engine_bundle, settings)
-    with _phase("save_exceptions", timings, progress):
-        totals = record_exceptions(run, result.exceptions, result.rules_run)
-    # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
-    with _phase("metrics", timings, None):
-        record_metrics(run, engine_bundle, result, settings)
-    result.timings = {**timings, **result.timings}
-    run.complete(timings=result.timings, counts=result.counts, totals=totals)
-    # Alerts are planned in a task once the run is committed: a failing webhook never blocks it.
-    queue_run_alerts(run.pk)
+    # One transaction from the exceptions to the run's completion: a run that dies in between
+    # (killed worker, dropped connection) leaves the exceptions exactly as they were.
+    with transaction.atomic():
+        with _phase("save_exceptions", timings, progress):
+            totals = record_exceptions(run, result.exceptions, result.rules_run)
+        # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
+        with _phase("metrics", timings, None):
+            record_metrics(run, engine_bundle, result, settings)
+        result.timings = {**timings, **result.timings}
+        run.complete(timings=result.timings, counts=result.counts, totals=totals)
+        # Alerts are planned in a task once the run is committed: a failing webhook never
+        # blocks it.
+        queue_run_alerts(run.pk)
     return result
 
 
@@ -181,10 +187,19 @@ def _begin(
 
 
 def _fail(run: ReconciliationRun, exc: BaseException) -> None:
+    reason = f"{type(exc).__name__}: {str(exc).strip()}"
     try:
-        run.fail(f"{type(exc).__name__}: {exc}")
+        try:
+            run.fail(reason)
+        except (OperationalError, InterfaceError):
+            # The connection itself died (the error may be that): a fresh one records the
+            # failure, or the run would stay `running` with no reason given.
+            if connection.in_atomic_block:
+                raise
+            connection.close()
+            run.fail(reason)
     except Exception:
-        # The original error matters more; a dead connection can also break this write.
+        # The original error matters more; it is raised on whatever happens here.
         logger.exception("could not mark run %s failed", run.pk)
 
 

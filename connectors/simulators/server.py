@@ -36,8 +36,10 @@ its answers from the world (a `Bundle`)::
 
 The server applies the shared faults (`Faults`) around every route, so each simulator gets them
 for free: latency, hangs (timeouts), 5xx, 429 with Retry-After (seconds or HTTP-date), malformed
-bodies (JSON or XML, truncated), duplicated pages (through `self.paginate`), expired credentials
-(401 for every authenticated route) and a per-credential rate limit. Set them at start, on the
+bodies (JSON or XML, cut in half), garbage bodies, truncated transfers (the length announced, half
+sent), oversized answers (padded to tens of megabytes), duplicated pages (through
+`self.paginate`), expired credentials (401 for every authenticated route) and a per-credential
+rate limit. Set them at start, on the
 handle (`handle.set_faults(fail_next=2)`) or over HTTP (`POST /__sim__/faults` with a JSON object,
 loopback only; `GET /__sim__/stats`; `POST /__sim__/reset`).
 
@@ -83,6 +85,10 @@ CONTROL_PREFIX = "/__sim__/"
 # -- faults --------------------------------------------------------------------------------------
 
 
+# What a broken proxy or a crashed server may send with a 200: no format a client can read.
+GARBAGE = b"\x89\xfe\x00<html><body>502 Bad Gateway</body></html>\x13\x37"
+
+
 @dataclass
 class Faults:
     """Switches every simulator honours. `*_next` counters are exact (tests); `*_rate` are random
@@ -101,6 +107,12 @@ class Faults:
     retry_after_date: bool = False  # send Retry-After as an HTTP-date instead of seconds
     malformed_next: int = 0  # the next N answers have their body cut in half
     malformed_rate: float = 0.0
+    garbage_next: int = 0  # the next N answers are bytes in no format at all (status kept)
+    truncate_next: int = 0  # the next N answers announce their length, send half and hang up
+    oversize_next: int = 0  # the next N answers are padded to `oversize_mb`
+    oversize_mb: float = 50.0
+    oversize_length: bool = False  # announce the padded length (else none: read until close)
+    spare_next: int = 0  # the next N good answers escape the four faults above (aim at page N+1)
     duplicate_pages: bool = False  # each page repeats the previous page's last record
     expired_credentials: bool = False  # every authenticated route answers 401
     rate_limit: int = 0  # requests per credential per `rate_period` (0: unlimited)
@@ -177,6 +189,8 @@ class SimResponse:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    truncate: bool = False  # send half the body, then close (faults)
+    pad_to: int = 0  # bytes to pad the body to with whitespace, streamed (faults)
 
 
 class HttpError(Exception):
@@ -599,8 +613,19 @@ class Simulator:
                 response = self.app.handle(request)
         except HttpError as error:
             response = self.app.error_body(error)
-        if response.status < 400 and self._take("malformed_next", "malformed_rate"):
+        if response.status >= 400 or self._take("spare_next", ""):
+            return response
+        if self._take("malformed_next", "malformed_rate"):
             response = replace(response, body=response.body[: len(response.body) // 2] or b"{")
+        if self._take("garbage_next", ""):
+            response = replace(response, body=GARBAGE)
+        if self._take("truncate_next", ""):
+            response = replace(response, truncate=True)
+        if self._take("oversize_next", ""):
+            size = max(int(self.faults.oversize_mb * 1024 * 1024), len(response.body))
+            response = replace(response, pad_to=size)
+            if self.faults.oversize_length:
+                response.headers = {**response.headers, "Content-Length": str(size)}
         return response
 
     def _control(self, request: SimRequest) -> SimResponse:
@@ -668,14 +693,38 @@ class Simulator:
                 try:
                     self.send_response(response.status)
                     self.send_header("Content-Type", response.content_type)
-                    self.send_header("Content-Length", str(len(response.body)))
+                    if "Content-Length" in response.headers:
+                        pass  # announced by the fault itself
+                    elif response.pad_to:
+                        self.send_header("Connection", "close")  # the body ends when we close
+                        self.close_connection = True
+                    else:
+                        self.send_header("Content-Length", str(len(response.body)))
                     for name, value in response.headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    if self.command != "HEAD":
+                    if self.command == "HEAD":
+                        pass
+                    elif response.truncate:
+                        self.wfile.write(response.body[: len(response.body) // 2])
+                        self.close_connection = True
+                    elif response.pad_to:
+                        self._write_padded(response.body, response.pad_to)
+                    else:
                         self.wfile.write(response.body)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (a timeout): fine
+
+            def _write_padded(self, body: bytes, size: int) -> None:
+                """The body with whitespace before its last byte (still valid JSON), in
+                megabyte writes so the simulator never holds the whole answer."""
+                self.wfile.write(body[:-1])
+                remaining = max(size - len(body), 0)
+                chunk = b" " * (1024 * 1024)
+                while remaining > 0:
+                    self.wfile.write(chunk[:remaining])
+                    remaining -= len(chunk)
+                self.wfile.write(body[-1:])
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

@@ -1,12 +1,19 @@
 """Reconciliation runs: a small state machine (pending → running → complete | failed) that the
-database keeps to one running run at a time."""
+database keeps to one running run at a time.
+
+On PostgreSQL the process running a run also holds a session advisory lock named by the run's id
+(taken in the transaction that makes the run `running`, so no other process ever sees the run
+without it). The database drops the lock when that process or its connection dies, which is how
+`fail_abandoned` tells a dead run from a live one at once instead of after ABANDONED_AFTER.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,6 +22,42 @@ from reconciliation.models.snapshots import InvalidTransition, Snapshot
 
 class RunAlreadyRunning(Exception):
     """Another reconciliation run is in progress; runs never overlap."""
+
+
+# The advisory lock's first key (an arbitrary constant naming "a live reconciliation run"); the
+# second is the run's id.
+LIVE_RUN_LOCK = 730_124
+_ABANDONED_SQL = """
+SELECT r.id FROM reconciliation_reconciliationrun r
+WHERE r.status = 'running' AND NOT EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.classid::bigint = %s AND l.objid::bigint = r.id
+)
+"""
+
+
+def _holds_locks() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _hold(run_id: int) -> None:
+    if _holds_locks():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LIVE_RUN_LOCK, run_id])
+
+
+def _release(run_id: int) -> None:
+    if _holds_locks():
+        # Not held (the run was failed from elsewhere, or the connection was replaced): fine.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, %s) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2",
+                [LIVE_RUN_LOCK, run_id, LIVE_RUN_LOCK, run_id],
+            )
 
 
 class ReconciliationRun(models.Model):
@@ -74,16 +117,29 @@ class ReconciliationRun(models.Model):
         try:
             with transaction.atomic():
                 run.save(force_insert=True)
+                _hold(run.pk)  # before the commit: no one sees the run running without it
         except IntegrityError as exc:
             raise RunAlreadyRunning(cls._already_running()) from exc
         return run
 
     @classmethod
     def fail_abandoned(cls, older_than: timedelta) -> int:
-        """Fail runs left `running` by a process that died (killed, out of memory): otherwise
-        they would hold the one running slot for ever. Returns how many."""
+        """Fail runs left `running` by a process that died (killed, out of memory, its database
+        connection dropped): otherwise they would hold the one running slot for ever. On
+        PostgreSQL a run whose lock no connection holds is abandoned at once; anywhere, a run
+        still running after `older_than`. Returns how many."""
         now = timezone.now()
-        return cls.objects.filter(
+        failed = 0
+        if _holds_locks():
+            with connection.cursor() as cursor:
+                cursor.execute(_ABANDONED_SQL, [LIVE_RUN_LOCK])
+                dead = [row[0] for row in cursor.fetchall()]
+            failed = cls.objects.filter(pk__in=dead, status=cls.Status.RUNNING).update(
+                status=cls.Status.FAILED,
+                finished_at=now,
+                error="abandoned: its process or database connection has gone",
+            )
+        return failed + cls.objects.filter(
             status=cls.Status.RUNNING, started_at__lt=now - older_than
         ).update(
             status=cls.Status.FAILED,
@@ -114,21 +170,43 @@ class ReconciliationRun(models.Model):
             # The savepoint keeps an enclosing transaction usable after the IntegrityError.
             with transaction.atomic():
                 self.save(update_fields=["status", "started_at"])
+                _hold(self.pk)
         except IntegrityError as exc:
             self.status = self.Status.PENDING
             self.started_at = None
             raise RunAlreadyRunning(self._already_running()) from exc
 
     def complete(self, **fields: Any) -> None:
-        """running → complete, storing results such as counts, timings and totals."""
+        """running → complete, storing results such as counts, timings and totals.
+        InvalidTransition when the row is no longer running (failed as abandoned meanwhile):
+        a run that lost its slot must not complete over the one that took it."""
+        was = self.status
         self._move(self.Status.COMPLETE)
         self.finished_at = timezone.now()
         for name, value in fields.items():
             setattr(self, name, value)
-        self.save(update_fields=["status", "finished_at", *fields])
+        self._save_if_still(was, ["status", "finished_at", *fields])
+        _release(self.pk)
 
     def fail(self, error: str) -> None:
+        was = self.status
         self._move(self.Status.FAILED)
         self.finished_at = timezone.now()
         self.error = error
-        self.save(update_fields=["status", "finished_at", "error"])
+        self._save_if_still(was, ["status", "finished_at", "error"])
+        _release(self.pk)
+
+    def _save_if_still(self, was: str, fields: list[str]) -> None:
+        """Save only over the state this instance moved from (the row may have moved since)."""
+        values = {name: getattr(self, name) for name in fields}
+        try:
+            saved = type(self).objects.filter(pk=self.pk, status=was).update(**values)
+        except DatabaseError:
+            self.status = was  # not saved: a retry on a fresh connection starts from here
+            raise
+        if not saved:
+            current = type(self).objects.filter(pk=self.pk).values_list("status", flat=True)
+            self.status = current.first() or was
+            raise InvalidTransition(
+                f"run {self.pk} is {current.first() or 'gone'} in the database, not {was}"
+            )

@@ -1,0 +1,31 @@
+"""Fixtures of the fault tests: the simulator fixtures of tests/connectors and its real qcluster
+(a subprocess on the test database), plus `exception_state()`, the exceptions table as a value to
+compare before and after a fault."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.db import connection as db
+
+from exceptions.models import ExceptionEvent, ExceptionRecord
+from tests.connectors.conftest import shop, shop_connection, simulator, sleeps, world  # noqa: F401
+from tests.connectors.test_cluster import cluster  # noqa: F401
+
+POSTGRES_ONLY = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres") or db.vendor != "postgresql",
+    reason="the fault tests run against PostgreSQL (set DATABASE_URL)",
+)
+
+
+def exception_state() -> dict[str, Any]:
+    """Every exception's state and the audit trail's size: equal values mean nothing changed."""
+    records = ExceptionRecord.objects.order_by("rule", "key").values_list(
+        "rule", "key", "status", "priority", "last_seen", "last_run_id"
+    )
+    return {
+        "records": list(records),
+        "events": ExceptionEvent.objects.count(),
+    }
