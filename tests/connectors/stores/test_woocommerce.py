@@ -138,12 +138,15 @@ def test_a_429_is_waited_out_for_as_long_as_retry_after_says(
 
 
 def test_a_timeout_is_retried(simulator: Start, world: Bundle) -> None:
-    sim = simulator("woocommerce", world, hang_next=1, hang_seconds=3)
+    # The first request hangs far longer than the read timeout; the timeout is long enough that
+    # an answered request is never taken for a hang on a busy machine (0.2 s was, now and then).
+    sim = simulator("woocommerce", world, hang_next=1, hang_seconds=60)
     sleeps: list[float] = []
 
-    result = connect(sim, sleeps=sleeps, client={"timeouts": Timeouts(read=0.2)}).pull()
+    result = connect(sim, sleeps=sleeps, client={"timeouts": Timeouts(read=2.0)}).pull()
 
     assert len(sleeps) == 1
+    assert result.requests == full_pull_requests(sim) + 1
     assert_same_frames(result.frames, world.roles["store"])
 
 
