@@ -7,10 +7,14 @@ from integration.views import mappings as views
 app_name = "mappings"
 
 urlpatterns = [
-    # GET only: a POST here would be redirected and quietly dropped.
+    # GET only (a POST here would be redirected and quietly dropped), for the roles only.
     path(
         "",
-        RedirectView.as_view(pattern_name="mappings:shipping", http_method_names=["get", "head"]),
+        views.viewer_required(
+            RedirectView.as_view(
+                pattern_name="mappings:shipping", http_method_names=["get", "head"]
+            )
+        ),
         name="home",
     ),
     path("shipping/", views.shipping, name="shipping"),

@@ -16,14 +16,13 @@ the token a page gave (as a script in the page would send it).
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.test import Client
 
 from tests.security.conftest import World, client_for
-from tests.security.test_url_matrix import PAYLOADS, REFUSED, _fixed, attempt, outcome
+from tests.security.test_url_matrix import REFUSED, attempt, outcome, payload
 from tests.security.urltable import Row, url_table
 
 # POST row -> the page whose form posts to it. The API has no forms: any page gives the token.
@@ -111,10 +110,6 @@ def token_from_form(client: Client, page: str, target: str) -> str:
             assert token, f"{page}: the form posting to {target} has no CSRF token"
             return token
     raise AssertionError(f"{page} has no form posting to {target}: {parser.forms}")
-
-
-def payload(row: Row, world: World, role: str) -> dict[str, Any]:
-    return PAYLOADS.get(row.template, _fixed({}))(world, role)
 
 
 @pytest.fixture
