@@ -206,12 +206,20 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         for name in ("acknowledge", "comment", "snooze", "resolve", "reopen", "assign")
     }
     now = timezone.now()
-    events = record.events.select_related("actor", "run").order_by("at", "id")
+    events = list(record.events.select_related("actor", "run").order_by("at", "id"))
+    summary, details, evidence = record.summary, record.details, _evidence(record)
+    if not privacy.can_see_personal(user):
+        summary, details = privacy.mask_summary(summary), privacy.mask_details(details)
+        evidence = privacy.mask_evidence(evidence)
+        for event in events:  # shown, never saved (events are append-only)
+            event.from_value = privacy.mask_change(event.from_value)
+            event.to_value = privacy.mask_change(event.to_value)
     context = {
         "record": record,
+        "summary": summary,
         "events": events,
-        "details": render_value(record.details),
-        "evidence": _evidence(record),
+        "details": render_value(details),
+        "evidence": evidence,
         "can": allowed,
         "closed": record.status in CLOSED_STATUSES,
         "snoozed": record.status == Status.SNOOZED,

@@ -100,10 +100,17 @@ def summary_sql(column: str) -> str:
 
 
 def mask_details(details: Any) -> Any:
-    """An exception's details with the address ADDRESS_INVALID copies from the order masked."""
+    """An exception's details with what ADDRESS_INVALID copies from the order masked: the
+    address, and the postcode its problems quote."""
     if not isinstance(details, dict) or not isinstance(details.get("address"), dict):
         return details
-    return {**details, "address": mask_fields(details["address"])}
+    problems = [
+        {**p, "message": mask_summary(p["message"])}
+        if isinstance(p, dict) and isinstance(p.get("message"), str)
+        else p
+        for p in details.get("problems") or []
+    ]
+    return {**details, "address": mask_fields(details["address"]), "problems": problems}
 
 
 def mask_change(text: str) -> str:
@@ -117,3 +124,25 @@ def mask_change(text: str) -> str:
     if not isinstance(values, dict) or not any(field in values for field in PERSONAL_FIELDS):
         return text
     return json.dumps(mask_fields(values), ensure_ascii=False)
+
+
+def mask_evidence(evidence: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The detail page's evidence (exceptions/evidence) with the orders' personal fields masked:
+    the side-by-side fields (whether they differ stays: that is the finding) and the raw rows."""
+    if not evidence:
+        return evidence
+    fields = [
+        {**f, "values": [mask_field(f["name"], v) for v in f["values"]]}
+        if f.get("name") in PERSONAL_FIELDS
+        else f
+        for f in evidence.get("fields") or []
+    ]
+    raw = [
+        {**block, "rows": [_mask_row(block["columns"], row) for row in block["rows"]]}
+        for block in evidence.get("raw") or []
+    ]
+    return {**evidence, "fields": fields, "raw": raw}
+
+
+def _mask_row(columns: list[str], row: list[Any]) -> list[Any]:
+    return [mask_field(column, cell) for column, cell in zip(columns, row, strict=False)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -10,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
-from integration import held_orders, outbox, releases
+from integration import held_orders, outbox, privacy, releases
 from integration.filters import HeldFilter
 from integration.forms import HeldOrderForm
 from integration.models import OrderRelease
@@ -29,7 +31,11 @@ def held_list(request: HttpRequest) -> HttpResponse:
     records = filterset.qs if filterset.is_valid() else held_orders.held_exceptions().none()
     # Page over the (cheap) index; whole exceptions and snapshot rows only for this page.
     page = Paginator(held_orders.held_index(records), PER_PAGE).get_page(request.GET.get("page"))
-    table = HeldOrderTable(held_orders.held_orders([origin for origin, _, _ in page]))
+    orders = held_orders.held_orders([origin for origin, _, _ in page])
+    if not privacy.can_see_personal(request.user):
+        for order in orders:
+            _mask(order)
+    table = HeldOrderTable(orders)
     RequestConfig(request, paginate=False).configure(table)
     context = {"filter": filterset, "table": table, "page": page, "count": page.paginator.count}
     return render(request, "held/list.html", context)
@@ -47,6 +53,11 @@ def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
     if request.method == "POST" and not may_release:  # refused before looking at the order's state
         raise PermissionDenied("Releasing held orders is for CX, Ops and Admin.")
     settings = held_orders.current_settings()
+    # What is wrong with the order is read from its data as stored, before any masking.
+    problems = held_orders.problems_of(held_orders.delivery_of(held), settings) if held else {}
+    if not privacy.can_see_personal(request.user):
+        _mask(held, released)
+        problems = {field: privacy.mask_summary(text) for field, text in problems.items()}
     form = None
     if held is not None:
         current = held_orders.delivery_of(held)
@@ -89,14 +100,26 @@ def held_detail(request: HttpRequest, origin: str) -> HttpResponse:
         "form": form,
         "may_release": may_release,
         "blockers": held_orders.blockers(held) if held else [],
-        "problems": held_orders.problems_of(held_orders.delivery_of(held), settings)
-        if held
-        else {},
+        "problems": problems,
         "releases": released,
         "labels": held_orders.LABELS,
         "copies": _copies(held),
     }
     return render(request, "held/detail.html", context, status=400 if form and form.errors else 200)
+
+
+def _mask(held: held_orders.HeldOrder | None, released: Sequence[OrderRelease] = ()) -> None:
+    """Customers' data masked for a viewer who may not see it (integration.privacy), on these
+    objects only: shown, never saved."""
+    if held is not None:
+        held.copies = {role: privacy.mask_fields(copy) for role, copy in held.copies.items()}
+        for record in held.exceptions:
+            record.summary = privacy.mask_summary(record.summary)
+    for release in released:
+        release.changes = {
+            field: [privacy.mask_field(field, value) for value in pair]
+            for field, pair in release.changes.items()
+        }
 
 
 def _copies(held: held_orders.HeldOrder | None) -> list[dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +135,14 @@ def test_the_api_masks_details_and_summary(
 
     assert one["summary"] == summary
     assert one["details"]["address"] == address
-    # The problems list names the field, not its value; the order ref stays.
-    assert one["details"]["problems"][0]["field"] == "ship_postcode"
+    # The problem quotes the postcode only for those who may see it; the order ref stays.
+    assert one["details"]["problems"] == [
+        {
+            "field": "ship_postcode",
+            "problem": "invalid",
+            "message": summary.removeprefix("Order W8 cannot be shipped: "),
+        }
+    ]
     assert one["details"]["order_ref"] == "E-W8"
     assert [row["summary"] for row in listed] == [summary]
 
@@ -214,3 +221,50 @@ def test_mask_summary_leaves_other_text_alone() -> None:
     assert privacy.mask_summary(
         "Order W1 cannot be shipped: city is missing; postcode 'X\n1' is not a valid UK postcode"
     ) == ("Order W1 cannot be shipped: city is missing; postcode '***' is not a valid UK postcode")
+
+
+# --- pages: the same people see the same masking on screen -------------------------------------
+
+PERSONAL_TEXT = (
+    "NOT A POSTCODE",
+    "Jane Smith",
+    "jane.smith@example.com",
+    "07700 900123",
+    "1 High Street",
+    "London",
+)
+
+
+@pytest.mark.parametrize("role", [*SEES, *MASKED])
+def test_the_detail_page_evidence_and_held_orders_mask_alike(
+    address_invalid: ExceptionRecord, request: pytest.FixtureRequest, role: str
+) -> None:
+    ExceptionEvent.objects.create(
+        exception=address_invalid,
+        kind="commented",
+        from_value=json.dumps({"ship_phone": "07700 900123"}),
+        to_value=json.dumps({"ship_phone": "07700 900999"}),
+    )
+    client = Client()
+    client.force_login(user(request, role))
+    pages = {
+        "detail": client.get(f"/exceptions/{address_invalid.pk}/"),
+        "held list": client.get("/held/"),
+        "held order": client.get("/held/order/W8"),
+    }
+
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        html = unescape(response.content.decode())
+        if role in SEES:
+            assert "Jane Smith" in html, name
+        else:
+            assert [t for t in PERSONAL_TEXT if t in html] == [], name
+            assert "J*** S****" in html, name
+    detail = unescape(pages["detail"].content.decode())
+    assert (MASKED_SUMMARY in detail) is (role in MASKED)
+    assert ("***@example.com" in detail) is (role in MASKED)
+    assert ("***999" in detail) is (role in MASKED)
+    # What stops the order is the same finding for everyone.
+    held = unescape(pages["held order"].content.decode())
+    assert "is not a valid UK postcode" in held
