@@ -178,6 +178,8 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 # Uploaded bundles can be large; anything above this streams to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Largest file a form may upload (mapping CSVs); larger ones are refused by name (uploads.py).
+PARITY_MAX_UPLOAD_BYTES = env_int("PARITY_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
 PARITY_MAX_BUNDLE_BYTES = env_int("PARITY_MAX_BUNDLE_BYTES", 2 * 1024 * 1024 * 1024)
 
 # Connectors: credentials are encrypted with these Fernet keys (first encrypts, all decrypt, so

@@ -20,3 +20,6 @@ urlpatterns = [
     path("api/v1/", include("exceptions.api.urls")),
     path("connections/", include("connectors.urls")),
 ]
+
+# A body too large to read (or with too many fields or files) gets a page saying so (413/400).
+handler400 = "integration.uploads.bad_request"

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from integration import mapping_csv
+from integration import mapping_csv, uploads
 from integration.forms import ImportForm
 from integration.mappings import MappingError
 from integration.views.mappings import CSV_TABLES, editor_required, page_context
@@ -33,6 +33,9 @@ def import_csv(request: HttpRequest, table: str) -> HttpResponse:
         messages.error(request, f"Import of {table}.csv refused: choose a CSV file.")
         return redirect(target)
     upload = form.cleaned_data["file"]
+    if refusal := uploads.too_large(upload):
+        messages.error(request, f"Import of {table}.csv refused, nothing saved: {refusal}.")
+        return redirect(target)
     try:
         summary = mapping_csv.import_csv(request.user, table, upload.read(), upload.name)
     except mapping_csv.ImportFailed as exc:
