@@ -5,8 +5,9 @@
 
 Fields given with `extra=` are added as they are (anything not JSON becomes its str()), and so
 are the fields of the `log_context()` the record was logged in: `sync_run` and `connection`
-during a sync (connectors.sync), `request_id` while a request is served (RequestIdMiddleware) —
-so every line of one sync, httpx's request lines included, can be picked out. No library: the standard
+during a sync (connectors.sync), `reconciliation_run` during a run's phases (reconciliation.runs),
+`request_id` while a request is served (RequestIdMiddleware) — so every line of one sync,
+httpx's request lines included, can be picked out. No library: the standard
 formatter's record, serialised. Secrets stay out because the code never logs them
 (connectors.http redacts URLs' query strings, even in httpx's own request lines).
 """

@@ -20,6 +20,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from exceptions.alerts import queue_run_alerts
 from exceptions.sync import record_exceptions
 from integration import mappings
+from integration.logging import log_context
 from reconciliation.bundle import read_bundle
 from reconciliation.engine import Result, reconcile
 from reconciliation.frames import Bundle
@@ -109,21 +110,28 @@ def _reconcile_and_record(
     progress: Progress | None,
 ) -> Result:
     """The phases every run ends with: reconcile, record exceptions, summarise, complete, alert."""
-    with _phase("reconcile", timings, progress):
-        result = reconcile(engine_bundle, settings)
-    # One transaction from the exceptions to the run's completion: a run that dies in between
-    # (killed worker, dropped connection) leaves the exceptions exactly as they were.
-    with transaction.atomic():
-        with _phase("save_exceptions", timings, progress):
-            totals = record_exceptions(run, result.exceptions, result.rules_run)
-        # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
-        with _phase("metrics", timings, None):
-            record_metrics(run, engine_bundle, result, settings)
-        result.timings = {**timings, **result.timings}
-        run.complete(timings=result.timings, counts=result.counts, totals=totals)
-        # Alerts are planned in a task once the run is committed: a failing webhook never
-        # blocks it.
-        queue_run_alerts(run.pk)
+    # Every record logged during the phases names the run in JSON logs (integration/logging.py).
+    with log_context(reconciliation_run=run.pk):
+        with _phase("reconcile", timings, progress):
+            result = reconcile(engine_bundle, settings)
+        # One transaction from the exceptions to the run's completion: a run that dies in between
+        # (killed worker, dropped connection) leaves the exceptions exactly as they were.
+        with transaction.atomic():
+            with _phase("save_exceptions", timings, progress):
+                totals = record_exceptions(run, result.exceptions, result.rules_run)
+            # The dashboard's and month-end's summary: timed, not announced (it takes a moment).
+            with _phase("metrics", timings, None):
+                record_metrics(run, engine_bundle, result, settings)
+            result.timings = {**timings, **result.timings}
+            run.complete(timings=result.timings, counts=result.counts, totals=totals)
+            # Alerts are planned in a task once the run is committed: a failing webhook never
+            # blocks it.
+            queue_run_alerts(run.pk)
+        logger.info(
+            "reconciliation run %s complete: %s",
+            run.pk,
+            ", ".join(f"{name} {count}" for name, count in totals.items()),
+        )
     return result
 
 

@@ -26,6 +26,8 @@ from connectors.simulators import Simulator, start_simulator
 from connectors.sync import run_sync
 from integration.logging import JsonFormatter, RequestIdMiddleware, current_log_context
 from reconciliation.demo import build_demo_bundle
+from reconciliation.runs import reconcile_path
+from tests.bundles import write_bundle_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -212,4 +214,32 @@ def test_a_request_id_is_logged_and_returned(captured: io.StringIO, given: str, 
         "message": "serving /x/",
         "request_id": request_id,
     }
+    assert current_log_context() == {}
+
+
+@pytest.mark.django_db
+def test_a_reconciliation_logs_its_run(tmp_path: Path, captured: io.StringIO) -> None:
+    bundle = write_bundle_dir(
+        tmp_path / "bundle",
+        systems={"store": "woocommerce", "erp": "prima"},
+        files={
+            "store/orders.csv": [
+                {"order_ref": "W1", "status": "open", "placed_at": "2026-11-29T10:00:00Z"}
+            ],
+            "erp/orders.csv": [],
+        },
+    )
+    run, _ = reconcile_path(bundle)
+
+    entries = [json.loads(line) for line in captured.getvalue().splitlines()]
+    (done,) = [e for e in entries if e["logger"] == "reconciliation.runs"]
+    assert TIME.match(done.pop("time"))
+    totals = ", ".join(f"{name} {count}" for name, count in run.totals.items())
+    assert done == {
+        "level": "INFO",
+        "logger": "reconciliation.runs",
+        "message": f"reconciliation run {run.pk} complete: {totals}",
+        "reconciliation_run": run.pk,
+    }
+    assert "found 1" in totals
     assert current_log_context() == {}
