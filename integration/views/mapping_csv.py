@@ -1,4 +1,4 @@
-"""CSV export (everyone) and import (Ops, Admin) of each map; see integration/mapping_csv.py."""
+"""CSV export (every role) and import (Ops, Admin) of each map; see integration/mapping_csv.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_POST
 from integration import mapping_csv, uploads
 from integration.forms import ImportForm
 from integration.mappings import MappingError
-from integration.views.mappings import CSV_TABLES, editor_required, page_context
+from integration.views.mappings import CSV_TABLES, editor_required, page_context, viewer_required
 
 
 @require_GET
+@viewer_required
 def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in CSV_TABLES:
         raise Http404("no such map")
