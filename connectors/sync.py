@@ -14,6 +14,7 @@ fails and saves nothing, leaving the role's last complete snapshot in force.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import math
@@ -24,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from connectors.base import ConnectorError, Progress, PullResult
@@ -183,9 +185,15 @@ def _pull_and_save(
         if files and "files" in inspect.signature(connector.pull).parameters:
             arguments["files"] = files
         result = connector.pull(**arguments)
+    except BaseException:
+        # The counters as far as it got; the pull's own error is the one to report (a dropped
+        # database connection would fail this write too, hiding why).
+        with contextlib.suppress(DatabaseError):
+            reporter.flush()
+        raise
     finally:
-        reporter.flush()
         connector.client.close()
+    reporter.flush()
     run.requests = max(result.requests, connector.client.requests)
 
     frames = _checked_frames(result)
@@ -232,11 +240,24 @@ def _since(connection: Connection, kind: str) -> datetime | None:
 
 def _fail(run: SyncRun, exc: BaseException, permanent: bool | None) -> None:
     message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
-    try:
+    message = message.strip()[:2000]
+
+    def mark() -> None:
         current = SyncRun.objects.get(pk=run.pk)
         if current.state == SyncRun.State.RUNNING:
-            current.fail(message[:2000], permanent=permanent)
+            current.fail(message, permanent=permanent)
         run.refresh_from_db()
+
+    try:
+        try:
+            mark()
+        except (OperationalError, InterfaceError):
+            # The connection itself died (the error may be that): a fresh one records the
+            # failure, or the run would stay `running` until it is taken for abandoned.
+            if db_connection.in_atomic_block:
+                raise
+            db_connection.close()
+            mark()
     except Exception:
         logger.exception("could not mark sync %s failed", run.pk)
 

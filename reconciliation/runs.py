@@ -1,7 +1,8 @@
 """A reconciliation run end to end: read → save snapshots → reconcile → record exceptions.
 
 Each phase is timed; the run row moves pending → running → complete | failed and keeps the
-timings, counts per rule and the exception totals. A bundle that does not read (BundleError) or a
+timings, counts per rule and the exception totals. The exceptions, the run's summary and its
+completion are committed together, so a run that dies (docs/faults.md) changes no exception. A bundle that does not read (BundleError) or a
 config that does not validate stops before any run or snapshot exists.
 """
 

@@ -16,10 +16,16 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from connectors.models import SyncRun
+from connectors.simulators import Simulator
+from connectors.sync import run_sync
 from exceptions.models import ExceptionEvent
 from reconciliation.demo import build_demo_bundle
+from reconciliation.frames import Bundle
 from reconciliation.models import ReconciliationRun, RunMetrics, Snapshot
 from reconciliation.runs import reconcile_bundle_object
+from reconciliation.store import latest_complete_snapshots
+from tests.connectors.test_cluster import make_connection, wait_for
 from tests.faults.conftest import POSTGRES_ONLY, exception_state
 
 pytestmark = [POSTGRES_ONLY, pytest.mark.django_db(transaction=True)]
@@ -94,3 +100,45 @@ def test_a_dropped_connection_fails_the_run_cleanly_and_the_next_run_works(phase
     assert after.status == "complete"
     assert after.totals["found"] == first.totals["found"]
     assert after.totals["opened"] == 0
+
+
+def test_a_sync_whose_connection_drops_mid_pull_fails_with_the_reason(
+    shop: Simulator, world: Bundle
+) -> None:
+    reconcile_bundle_object(world, source="bundle", source_name="the rest of the world")
+    connection_row = make_connection(shop, per_page=10)
+    first = run_sync(connection_row.pk, "full")
+    before = exception_state()
+    latest = latest_complete_snapshots()
+    shop.set_faults(latency=0.3)  # six pages: time to drop the connection in the middle
+    pid: dict[str, int] = {}
+    finished: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid["sync"] = cursor.fetchone()[0]
+            finished["run"] = run_sync(connection_row.pk, "full")
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    wait_for(lambda: SyncRun.objects.filter(state="running", pages_done__gte=1).first())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid["sync"]])
+    thread.join(30)
+
+    run = SyncRun.objects.exclude(pk=first.pk).get()
+    assert (run.state, run.snapshot) == ("failed", None)
+    assert run.error.startswith("OperationalError: ")
+    assert "terminating connection due to administrator command" in run.error
+    assert latest_complete_snapshots() == latest
+    assert exception_state() == before
+
+    shop.set_faults(latency=0)
+    again = run_sync(connection_row.pk, "full")
+
+    assert again.state == "complete"
+    assert again.snapshot.row_counts == first.snapshot.row_counts
