@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A request id in every log record of a request, and in the response (integration/logging.py).
+    "integration.logging.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -267,6 +269,10 @@ LOGGING = {
     # axes.apps: a version banner at every start of every process; its lockout lines stay.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
+
+# A load balancer probes the health endpoints over plain HTTP on the private side of the proxy:
+# they answer there rather than redirect to HTTPS (they carry no record data).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 if PRODUCTION:
     # WhiteNoise serves the collected static files in production; runserver does it in development.
