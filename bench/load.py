@@ -214,6 +214,7 @@ class Person:
 def seed(orders: int, exceptions: int, users: int) -> list[str]:
     """The demo world reconciled, filler exceptions, and the people; their usernames."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
     from exceptions.models import ExceptionRecord
@@ -223,10 +224,13 @@ def seed(orders: int, exceptions: int, users: int) -> list[str]:
 
     ensure_role_groups()
     model = get_user_model()
+    # One PBKDF2 hash for everyone (the same password): hashing is slow by design, and signing
+    # in still checks it in full.
+    hashed = make_password(PASSWORD)
     people = []
     for i in range(users):
         role = ROLES[i % len(ROLES)]
-        user = model.objects.create_user(username=f"{role.lower()}{i + 1}", password=PASSWORD)
+        user = model.objects.create(username=f"{role.lower()}{i + 1}", password=hashed)
         user.groups.add(Group.objects.get(name=role))
         people.append(user)
     world = build_demo_bundle(seed=7, orders=orders, as_of=AS_OF)
