@@ -3,7 +3,7 @@ reconciliation run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/parity .venv/bin/python bench/load.py \
         [--users 50] [--seconds 60] [--think 1.0] [--threads 8] [--json FILE]
-    … bench/load.py --tiny      # 5 users, 5 seconds, a small world (tests/hardening)
+    … bench/load.py --tiny      # 5 users, 5 seconds, think 0.5 s, a small world (tests/hardening)
 
 Runs in a throwaway database (test_<name>, created and dropped here), never in the real one:
 
@@ -531,7 +531,8 @@ def main(argv: list[str] | None = None) -> Report | None:
     args = parser.parse_args(argv)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     if args.tiny:
-        args.users, args.seconds, args.think = 5, 5.0, 0.1
+        # Light enough to leave the CPU to the background round the people wait for.
+        args.users, args.seconds, args.think = 5, 5.0, 0.5
         args.orders, args.exceptions = 200, 0
     if args.background is not None:
         background(args.orders, args.background, args.sync_every)
