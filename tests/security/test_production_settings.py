@@ -65,9 +65,14 @@ print(json.dumps(found, default=list))
 """
 
 
+# Passed on from this process; nothing else (e.g. the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE,
+# which the deploy check rightly refuses) leaks into the "deployment".
+PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DATABASE_URL")
+
+
 def production(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **PRODUCTION_ENV, **extra}
-    env.pop("DEBUG", None)
+    env = {name: os.environ[name] for name in PASSED_ON if name in os.environ}
+    env |= PRODUCTION_ENV | extra
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
