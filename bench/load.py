@@ -17,7 +17,9 @@ Runs in a throwaway database (test_<name>, created and dropped here), never in t
    world, a connection to each, a full sync of each and a reconciliation of the latest snapshots
    (connectors.sync) — then deltas and a reconciliation again every --sync-every seconds until
    the time is up;
-4. runs the people, one thread and one httpx client each: sign in through the login form, then
+4. runs the people, one thread and one httpx client each, arriving evenly over --ramp seconds
+   (as people start their day: fifty PBKDF2 sign-ins in the same instant would queue every
+   request behind ~17 CPU-seconds of hashing): sign in through the login form, then
    until the time is up (and at least until the background job's first round is done) open a
    queue (My queue, All, a filter or the next page), an exception's page, or act on one —
    Acknowledge, a comment or Assign (to a team, and to a person half the time), whichever of
@@ -106,8 +108,10 @@ class Person:
     samples: list[Sample] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
     next_page: str | None = None
+    arrives: float = 0.0  # seconds after the start this person turns up (--ramp)
 
     def run(self, keep_going: Callable[[], bool]) -> None:
+        time.sleep(self.arrives)
         with httpx.Client(base_url=self.base_url, timeout=30) as client:
             if not self._sign_in(client):
                 return
@@ -345,6 +349,7 @@ class Report:
     jobs: list[dict[str, Any]]  # the background job's syncs and reconciliations
     error_samples: list[str]
     events: dict[str, int] = field(default_factory=dict)  # audit events the people wrote, by kind
+    ramp: float = 0.0  # seconds over which the people arrived
 
     @property
     def ok(self) -> bool:
@@ -385,7 +390,13 @@ def measure(args: argparse.Namespace, usernames: list[str]) -> Report:
             return time.time() < until or not any(line.startswith("round") for line in lines)
 
         people = [
-            Person(name, f"http://127.0.0.1:{port}", random.Random(i), args.think)
+            Person(
+                name,
+                f"http://127.0.0.1:{port}",
+                random.Random(i),
+                args.think,
+                arrives=args.ramp * i / len(usernames),
+            )
             for i, name in enumerate(usernames)
         ]
         threads = [threading.Thread(target=p.run, args=(keep_going,)) for p in people]
@@ -442,6 +453,7 @@ def _report(
         users=args.users,
         seconds=round(elapsed, 1),
         think=args.think,
+        ramp=args.ramp,
         requests=len(samples),
         per_second=round(len(samples) / elapsed, 1) if elapsed else 0.0,
         errors=len(errors),
@@ -483,7 +495,8 @@ def _events_since(last: int) -> dict[str, int]:
 
 def show(report: Report) -> None:
     print(
-        f"\n{report.server}; {report.users} users for {report.seconds} s (think {report.think} s): "
+        f"\n{report.server}; {report.users} users for {report.seconds} s (arriving over "
+        f"{report.ramp} s, think {report.think} s): "
         f"{report.requests:,} requests, {report.per_second} req/s, {report.errors} errors\n"
     )
     print(f"{'request':<24} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
@@ -525,6 +538,12 @@ def main(argv: list[str] | None = None) -> Report | None:
         default=15.0,
         help="seconds from one round of syncs and a reconciliation to the next (15; 0: back to back)",
     )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=10.0,
+        help="seconds over which the people arrive, evenly (10; 0: all in the same instant)",
+    )
     parser.add_argument("--tiny", action="store_true", help="5 users, 5 s, a small world")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     parser.add_argument("--background", type=float, help=argparse.SUPPRESS)  # the child
@@ -532,7 +551,7 @@ def main(argv: list[str] | None = None) -> Report | None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     if args.tiny:
         # Light enough to leave the CPU to the background round the people wait for.
-        args.users, args.seconds, args.think = 5, 5.0, 0.5
+        args.users, args.seconds, args.think, args.ramp = 5, 5.0, 0.5, 1.0
         args.orders, args.exceptions = 200, 0
     if args.background is not None:
         background(args.orders, args.background, args.sync_every)
