@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from exceptions.models import SLA_HOURS, ExceptionRecord, Status
+from exceptions.rendering import prepare_rows
 
 
 class ParityTable(tables.Table):
@@ -84,7 +85,8 @@ class ExceptionTable(ParityTable):
         if not selectable:  # nobody may act on these in bulk: no checkboxes
             self.columns.hide("select")
         # What the row partial shows besides the fields: the badges that depend on the time.
-        self.records = list(records)
+        # (and its dates, age and labels, computed once: exceptions.rendering)
+        self.records = prepare_rows(records, self.now)
         for record in self.records:
             record.sla_breached = sla_breached(record, self.now)
             record.snooze_ended = bool(

@@ -39,6 +39,7 @@ from exceptions.forms import (
     SnoozeForm,
 )
 from exceptions.models import CLOSED_STATUSES, ExceptionRecord, Status
+from exceptions.rendering import FAST_RENDERER
 from exceptions.tables import ExceptionTable, sla_breached
 from integration import privacy
 from integration.permissions import can, owners_for
@@ -136,8 +137,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         (name, ACTION_LABELS[name]) for name in actions.BULK_ACTIONS if can(request.user, name)
     ]
     table = ExceptionTable(page.rows, now=now, selectable=bool(bulk_actions))
+    filterset.form.renderer = FAST_RENDERER  # the same HTML, without a template per <option>
 
     filters = _filter_query(request.GET)
+    bulk_options = {
+        "auto_id": "bulk_%s",
+        "use_required_attribute": False,
+        "renderer": FAST_RENDERER,
+    }
     sorted_query = f"{filters}&sort={sort}" if sort != "score" else filters
     context = {
         "filter": filterset,
@@ -152,12 +159,12 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page_query": sorted_query,
         "bulk_actions": bulk_actions,
         "bulk_names": {name for name, _label in bulk_actions},
-        "bulk_form": BulkForm(initial={"filter": filters}),
+        "bulk_form": BulkForm(initial={"filter": filters}, renderer=FAST_RENDERER),
         # One form holds every action's options; the browser must not insist on a snooze date
         # when the action is "acknowledge" (the server checks what the chosen action needs).
-        "assign_form": AssignForm(auto_id="bulk_%s", use_required_attribute=False),
-        "snooze_form": SnoozeForm(auto_id="bulk_%s", use_required_attribute=False),
-        "resolve_form": ResolveForm(auto_id="bulk_%s", use_required_attribute=False),
+        "assign_form": AssignForm(**bulk_options),
+        "snooze_form": SnoozeForm(**bulk_options),
+        "resolve_form": ResolveForm(**bulk_options),
     }
     return render(request, "exceptions/queue.html", context)
 
@@ -228,15 +235,16 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         and record.snoozed_until <= now,
         "sla_breached": sla_breached(record, now),
         "seen_again": max(record.times_seen - 1, 0),
-        "comment_form": CommentForm(),
+        "comment_form": CommentForm(renderer=FAST_RENDERER),
         "assign_form": AssignForm(
-            initial={"team": record.assigned_team or "", "person": record.assignee_id}
+            initial={"team": record.assigned_team or "", "person": record.assignee_id},
+            renderer=FAST_RENDERER,
         )
         if allowed["assign"]
         else None,
-        "snooze_form": SnoozeForm(),
-        "resolve_form": ResolveForm(),
-        "reopen_form": ReopenForm(),
+        "snooze_form": SnoozeForm(renderer=FAST_RENDERER),
+        "resolve_form": ResolveForm(renderer=FAST_RENDERER),
+        "reopen_form": ReopenForm(renderer=FAST_RENDERER),
     }
     return render(request, "exceptions/detail.html", context)
 
