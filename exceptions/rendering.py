@@ -19,6 +19,7 @@ from typing import Any
 from django.forms.renderers import DjangoTemplates
 from django.utils import timezone
 from django.utils.html import conditional_escape, escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 from exceptions.models import ExceptionRecord, Team
@@ -129,3 +130,59 @@ def prepare_rows(records: Iterable[ExceptionRecord], now: datetime) -> list[Exce
         person = row.assignee
         row.assignee_text = (person.get_full_name() or person.get_username()) if person else ""
     return rows
+
+
+_ROW = (
+    '\n<tr class="row-{priority_class}">\n  {select}\n'
+    '  <td><span class="badge priority-{priority_class}">{priority}</span></td>\n'
+    "  <td>{rule}</td>\n"
+    '  <td class="key"><a href="{base}{pk}/">{key}</a></td>\n'
+    "  <td>{owner}</td>\n"
+    "  <td>{team}</td>\n"
+    "  <td>{assignee}</td>\n"
+    '  <td class="summary">{summary}</td>\n'
+    '  <td class="nowrap"><time datetime="{iso}" title="first seen {minute}">{age}</time>{sla}</td>\n'
+    "  <td>{status}</td>\n"
+    '  <td class="number">{times_seen}</td>\n'
+    "</tr>"
+)
+_SELECT = (
+    '<td><input type="checkbox" name="ids" value="{pk}" form="bulk" aria-label="Select {key}"></td>'
+)
+_EMPTY = '\n<tr><td colspan="11">No exceptions match these filters.</td></tr>'
+
+
+def rows_html(rows: Iterable[ExceptionRecord], *, selectable: bool, base: str) -> SafeString:
+    """The queue's <tbody> rows (prepared by prepare_rows, with the table's sla_breached and
+    snooze_ended), written in Python: through the template engine 50 rows cost ~25 ms a page."""
+    parts = []
+    for row in rows:
+        key = escape(row.key)
+        pk = escape(row.pk)
+        parts.append(
+            _ROW.format(
+                priority_class=escape(row.priority.lower()),
+                priority=escape(row.priority),
+                select=_SELECT.format(pk=pk, key=key) if selectable else "",
+                rule=escape(row.rule),
+                base=escape(base),
+                pk=pk,
+                key=key,
+                owner=escape(row.owner_text),
+                team=escape(row.team_text),
+                assignee=escape(row.assignee_text),
+                summary=escape(row.summary),
+                iso=escape(row.first_seen_iso),
+                minute=escape(row.first_seen_minute),
+                age=escape(row.age_text),
+                sla=' <span class="badge sla-breached">SLA breached</span>'
+                if row.sla_breached
+                else "",
+                status='<span class="badge status-open">Snooze ended</span>'
+                if row.snooze_ended
+                else f'<span class="badge status-{escape(row.status)}">{escape(row.status_text)}</span>',
+                times_seen=escape(row.times_seen),
+            )
+        )
+    # The newline ends the partial these rows were once an include of: the page is unchanged.
+    return mark_safe(("".join(parts) or _EMPTY) + "\n")  # noqa: S308 (every value escaped above)

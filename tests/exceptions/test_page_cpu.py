@@ -19,7 +19,7 @@ from django.urls import reverse
 from exceptions.filters import ExceptionFilter
 from exceptions.forms import AssignForm, BulkForm, CommentForm, ReopenForm, ResolveForm, SnoozeForm
 from exceptions.models import ExceptionRecord
-from exceptions.rendering import FAST_RENDERER
+from exceptions.rendering import FAST_RENDERER, rows_html
 from exceptions.tables import ExceptionTable
 from tests.exceptions.conftest import T0
 
@@ -122,6 +122,56 @@ def test_prepared_rows_show_what_the_template_filters_showed(
     assert shown == old.render(Context(context))
     assert "|3\xa0days|Ops|Office|Open|Ana Lee\n" in shown
     assert "|7\xa0minutes|CX|Office|Snoozed|\n" in shown
+
+
+# templates/exceptions/_rows.html as it was (commit a38ca0b), the reference the rows written in
+# Python must match byte for byte.
+OLD_ROWS = """{% load exceptions_queue %}{% url 'exceptions:queue' as base %}{% for r in rows %}
+<tr class="row-{{ r.priority|lower }}">
+  {% if selectable %}<td><input type="checkbox" name="ids" value="{{ r.pk }}" form="bulk" aria-label="Select {{ r.key }}"></td>{% endif %}
+  <td><span class="badge priority-{{ r.priority|lower }}">{{ r.priority }}</span></td>
+  <td>{{ r.rule }}</td>
+  <td class="key"><a href="{{ base }}{{ r.pk }}/">{{ r.key }}</a></td>
+  <td>{{ r.get_owner_display }}</td>
+  <td>{{ r.queue_team|team_label }}</td>
+  <td>{% if r.assignee %}{{ r.assignee.get_full_name|default:r.assignee.get_username }}{% endif %}</td>
+  <td class="summary">{{ r.summary }}</td>
+  <td class="nowrap"><time datetime="{{ r.first_seen|date:'c' }}" title="first seen {{ r.first_seen|date:'Y-m-d H:i' }}">{{ r.first_seen|age:now }}</time>{% if r.sla_breached %} <span class="badge sla-breached">SLA breached</span>{% endif %}</td>
+  <td>{% if r.snooze_ended %}<span class="badge status-open">Snooze ended</span>{% else %}<span class="badge status-{{ r.status }}">{{ r.get_status_display }}</span>{% endif %}</td>
+  <td class="number">{{ r.times_seen }}</td>
+</tr>{% empty %}
+<tr><td colspan="11">No exceptions match these filters.</td></tr>{% endfor %}
+"""
+
+
+@pytest.mark.parametrize("selectable", [True, False])
+def test_rows_written_in_python_are_the_old_partials_html(
+    make_exception: Any, make_user: Any, selectable: bool
+) -> None:
+    person = make_user("wh_hostile", group="Warehouse", first_name=HOSTILE)
+    plain = make_user("no_name", group="Warehouse")
+    make_exception(key=HOSTILE, summary=HOSTILE, assignee=person, priority="P1", score=90)
+    make_exception(first_seen=T0 - timedelta(days=40), priority="P1", score=80)  # SLA breached
+    make_exception(status="snoozed", snoozed_until=T0 - timedelta(hours=1), assignee=plain)
+    make_exception(status="resolved", assigned_team="finance", times_seen=12345)
+    records = list(ExceptionRecord.objects.select_related("assignee").order_by("-score", "id"))
+    table = ExceptionTable(records, now=T0, selectable=selectable)
+    context = {"rows": table.records, "selectable": selectable, "now": T0}
+
+    html = rows_html(table.records, selectable=selectable, base=reverse("exceptions:queue"))
+
+    assert html == Template(OLD_ROWS).render(Context(context))
+    assert html.count("<tr") == 4
+    assert "SLA breached" in html
+    assert "Snooze ended" in html
+    assert "<script>" not in html
+    assert ('name="ids"' in html) is selectable
+
+
+def test_no_rows_are_the_old_partials_html() -> None:
+    assert rows_html([], selectable=True, base="/x/") == Template(OLD_ROWS).render(
+        Context({"rows": [], "selectable": True})
+    )
 
 
 def _queries(client: Client, path: str) -> int:
