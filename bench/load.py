@@ -66,6 +66,7 @@ from bench.web import (  # noqa: E402
     _free_port,
     _seed_events,
     _seed_exceptions,
+    launch_server,
     percentile,
     server_command,
 )
@@ -318,22 +319,7 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
             f"--threads={args.threads}" if part.startswith("--threads=") else part
             for part in server_command("waitress", port)
         ]
-    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict["NAME"])}
-    env["DEBUG"] = "false"  # no query log, as in production
-    server = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/login/", timeout=2)
-            return server
-        except httpx.TransportError:
-            if server.poll() is not None:
-                raise RuntimeError("the server exited; run it by hand to see why") from None
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the server did not answer within 60 s")
+    return launch_server(command, port)
 
 
 @dataclass

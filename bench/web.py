@@ -405,17 +405,18 @@ def server_command(kind: str, port: int) -> list[str]:
 
 
 def start_server(kind: str, port: int) -> subprocess.Popen:
+    return launch_server(server_command(kind, port), port)
+
+
+def launch_server(command: list[str], port: int) -> subprocess.Popen:
+    """Start `command` on this database with DEBUG off; return once it answers on `port`."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(connection.settings_dict["NAME"]),
         "DEBUG": "false",  # no query log, as in production
     }
     server = subprocess.Popen(
-        server_command(kind, port),
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

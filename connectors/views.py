@@ -3,12 +3,7 @@ runs with a live progress bar and their quarantined records."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,22 +15,16 @@ from connectors.forms import ConnectionForm, SyncNowForm, kind_choices
 from connectors.http import Timeouts, connector_for
 from connectors.models import Connection, SyncAlreadyRunning, SyncRun
 from connectors.tasks import queue_sync
-from integration.permissions import can
+from integration.permissions import capability_required
 
 RUNS_PER_PAGE = 50
 QUARANTINE_SHOWN = 200
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Connections hold credentials to every system: the Admin role only."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can(request.user, "manage_connections"):
-            raise PermissionDenied("Connections are managed by the Admin role.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# Connections hold credentials to every system: the Admin role only.
+admin_required = capability_required(
+    "manage_connections", "Connections are managed by the Admin role."
+)
 
 
 @require_GET

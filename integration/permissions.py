@@ -14,12 +14,18 @@ selection), so the matrix lives in one place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import TYPE_CHECKING, Any, Final
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from exceptions.models import ExceptionRecord
+
+View = Callable[..., HttpResponse]
 
 WAREHOUSE: Final = "warehouse"
 OFFICE: Final = "office"
@@ -114,3 +120,20 @@ def _has_capability(user: User, action: str) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return user.has_perm(PERMISSIONS[action])
+
+
+def capability_required(action: str, refusal: str) -> Callable[[View], View]:
+    """A view decorator: 403 with `refusal` unless `can(request.user, action)`."""
+    if action not in PERMISSIONS:
+        raise ValueError(f"unknown action {action!r}")
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not can(request.user, action):
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -6,7 +6,6 @@ Every role may look (a user in no role group may not); changing anything needs t
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -39,7 +38,7 @@ from integration.models import (
     ShippingMethod,
     SkuAlias,
 )
-from integration.permissions import can
+from integration.permissions import can, capability_required
 from integration.tables import AliasTable, ChangeTable
 from reconciliation.models import ReconciliationRun
 
@@ -48,26 +47,13 @@ TABS = ("shipping", "aliases", "non_stock", "settings", "history")
 CSV_TABLES = {"shipping": "shipping", "sku_aliases": "aliases", "non_stock": "non_stock"}
 
 
-def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can(request.user, "edit_mappings"):
-            raise PermissionDenied("Mappings and settings are changed by Ops and Admin.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def viewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Looking needs a role too: a user in no role group sees nothing (docs/roles.md)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can(request.user, "view"):
-            raise PermissionDenied("You are in no role group: ask an administrator for one.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+editor_required = capability_required(
+    "edit_mappings", "Mappings and settings are changed by Ops and Admin."
+)
+# Looking needs a role too: a user in no role group sees nothing (docs/roles.md).
+viewer_required = capability_required(
+    "view", "You are in no role group: ask an administrator for one."
+)
 
 
 def page_context(request: HttpRequest, tab: str) -> dict[str, Any]:
