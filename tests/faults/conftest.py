@@ -5,10 +5,12 @@ compare before and after a fault."""
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import pytest
 from django.db import connection as db
+from django.db import connections
 
 from exceptions.models import ExceptionEvent, ExceptionRecord
 from tests.connectors.conftest import shop, shop_connection, simulator, sleeps, world  # noqa: F401
@@ -29,3 +31,20 @@ def exception_state() -> dict[str, Any]:
         "records": list(records),
         "events": ExceptionEvent.objects.count(),
     }
+
+
+def in_thread(target: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    """Run target() in a thread with its own database connection; its result or exception."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = target()
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread, outcome

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.db import connections
 
 from exceptions.models import EventKind, ExceptionEvent, ExceptionRecord
 from reconciliation.bundle import write_bundle
 from reconciliation.demo import build_demo_bundle
 from reconciliation.models import ReconciliationRun, RunAlreadyRunning, Snapshot
 from reconciliation.runs import reconcile_path
-from tests.faults.conftest import POSTGRES_ONLY
+from tests.faults.conftest import POSTGRES_ONLY, in_thread
 
 pytestmark = [POSTGRES_ONLY, pytest.mark.django_db(transaction=True)]
 
@@ -27,23 +25,6 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("bundle")
     write_bundle(build_demo_bundle(seed=9, orders=300, as_of="2026-11-01T12:00:00Z"), path)
     return path
-
-
-def in_thread(target: Any) -> tuple[threading.Thread, dict[str, Any]]:
-    """Run target() in a thread with its own database connection; its result or exception."""
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["result"] = target()
-        except BaseException as exc:  # noqa: BLE001 - the test inspects it
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    return thread, outcome
 
 
 def test_a_second_run_started_during_a_run_is_refused_and_writes_nothing(

@@ -26,7 +26,7 @@ from reconciliation.models import ReconciliationRun, RunMetrics, Snapshot
 from reconciliation.runs import reconcile_bundle_object
 from reconciliation.store import latest_complete_snapshots
 from tests.connectors.test_cluster import make_connection, wait_for
-from tests.faults.conftest import POSTGRES_ONLY, exception_state
+from tests.faults.conftest import POSTGRES_ONLY, exception_state, in_thread
 
 pytestmark = [POSTGRES_ONLY, pytest.mark.django_db(transaction=True)]
 WORLD = build_demo_bundle(seed=5, orders=300, as_of="2026-11-01T12:00:00Z")
@@ -34,7 +34,7 @@ WORLD = build_demo_bundle(seed=5, orders=300, as_of="2026-11-01T12:00:00Z")
 
 def run_with_drop(phase: str) -> dict[str, Any]:
     """Reconcile WORLD in a thread whose connection is terminated as `phase` starts."""
-    outcome: dict[str, Any] = {}
+    pid: dict[str, int] = {}
     reached = threading.Event()
     dropped = threading.Event()
 
@@ -43,22 +43,16 @@ def run_with_drop(phase: str) -> dict[str, Any]:
             reached.set()
             assert dropped.wait(10), "the test never dropped the connection"
 
-    def work() -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                outcome["pid"] = cursor.fetchone()[0]
-            reconcile_bundle_object(WORLD, source="bundle", source_name="drop", progress=progress)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects it
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
+    def run() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid["pid"] = cursor.fetchone()[0]
+        reconcile_bundle_object(WORLD, source="bundle", source_name="drop", progress=progress)
 
-    thread = threading.Thread(target=work)
-    thread.start()
+    thread, outcome = in_thread(run)
     assert reached.wait(30), f"the run never reached {phase}"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s)", [outcome["pid"]])
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid["pid"]])
         assert cursor.fetchone() == (True,)
     dropped.set()
     thread.join(30)
